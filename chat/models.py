@@ -1,0 +1,131 @@
+"""Conversations and their utterances: the records the ESConv export is made of."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from crowd import vocabulary
+from crowd.models import CollectionRun, Worker
+
+
+class Conversation(models.Model):
+    """One seeker–supporter chat, with the seeker's pre-chat survey copied onto it."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "In progress"
+        ENDED = "ended", "Ended"
+
+    class EndReason(models.TextChoices):
+        FINISHED = "finished", "The seeker ended it after the minimum"
+        SEEKER_LEFT = "seeker_left", "The seeker left early"
+        SUPPORTER_LEFT = "supporter_left", "The supporter left early"
+        PARTNER_UNRESPONSIVE = "partner_unresponsive", "The partner stopped responding"
+        IMPORTED = "imported", "Imported from a dataset file"
+
+    class QualityStatus(models.TextChoices):
+        PENDING = "pending", "Not judged yet"
+        FILTERED = "filtered", "Dropped by the preliminary filter"
+        REVIEW = "review", "Waiting for a reviewer"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    run = models.ForeignKey(CollectionRun, on_delete=models.PROTECT, related_name="conversations")
+    seeker = models.ForeignKey(
+        Worker, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    supporter = models.ForeignKey(
+        Worker, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    # Pre-chat survey (SPEC section 3), exactly as exported.
+    experience_type = models.CharField(max_length=64)
+    emotion_type = models.CharField(max_length=64)
+    problem_type = models.CharField(max_length=64)
+    situation = models.TextField()
+    initial_emotion_intensity = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=16, choices=vocabulary.ROLE_CHOICES, blank=True)
+    end_reason = models.CharField(max_length=32, choices=EndReason.choices, blank=True)
+
+    quality_status = models.CharField(
+        max_length=16, choices=QualityStatus.choices, default=QualityStatus.PENDING
+    )
+    # Set when a worker's data is deleted: the conversation stays out of every later export.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    # Imports: a fingerprint of the source record makes a second import of a file a no-op.
+    source_fingerprint = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    source_format = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(initial_emotion_intensity__isnull=True)
+                | Q(initial_emotion_intensity__gte=1, initial_emotion_intensity__lte=5),
+                name="conversation_initial_intensity_1_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(seeker__isnull=True)
+                | Q(supporter__isnull=True)
+                | ~Q(seeker=models.F("supporter")),
+                name="conversation_distinct_workers",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["run", "quality_status"]),
+            models.Index(fields=["state"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Conversation #{self.pk}"
+
+
+class Utterance(models.Model):
+    """One message, stored before it is relayed; `position` orders it in its conversation."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="utterances"
+    )
+    position = models.PositiveIntegerField()
+    speaker = models.CharField(max_length=16, choices=vocabulary.ROLE_CHOICES)
+    text = models.TextField()  # exactly as typed
+    strategy = models.CharField(
+        max_length=64, choices=vocabulary.STRATEGY_CHOICES, null=True, blank=True
+    )
+    feedback = models.PositiveSmallIntegerField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # The id the client gave the message; a resend with the same id is stored once.
+    client_message_id = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        ordering = ["conversation_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "position"], name="utterance_unique_position"
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "client_message_id"],
+                condition=Q(client_message_id__isnull=False),
+                name="utterance_unique_client_id",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(speaker=vocabulary.SUPPORTER, strategy__in=vocabulary.STRATEGY_NAMES)
+                    | Q(speaker=vocabulary.SEEKER, strategy__isnull=True)
+                ),
+                name="utterance_strategy_matches_speaker",
+            ),
+            models.CheckConstraint(
+                condition=Q(feedback__isnull=True)
+                | Q(speaker=vocabulary.SEEKER, feedback__gte=1, feedback__lte=5),
+                name="utterance_feedback_seeker_1_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.speaker} #{self.position} in conversation {self.conversation_id}"

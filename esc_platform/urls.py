@@ -1,0 +1,22 @@
+"""Top-level URLs. Each app owns its own `urls.py`, included here under a namespace."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from crowd import views as crowd_views
+
+urlpatterns = [
+    path("", crowd_views.landing, name="landing"),
+    path("healthz", crowd_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("", include("crowd.urls")),
+    path("tutorial/", include("tutorial.urls")),
+    path("surveys/", include("surveys.urls")),
+    path("chat/", include("chat.urls")),
+    path("quality/", include("quality.urls")),
+    path("api/", include("esc_platform.api_urls")),
+]
