@@ -52,7 +52,9 @@ class CollectionRun(models.Model):
 
     # Pay (SPEC section 6).
     base_pay = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("1.00"))
-    bonus = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.30"))
+    # A multiplier of base pay (SPEC section 6):
+    # 02 seeker base×bonus; 02 supporter and 03 base×10·bonus.
+    bonus = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("1.00"))
 
     # Where a worker goes back to the crowd site. "{code}" is replaced by the completion code.
     completion_mode = models.CharField(

@@ -63,7 +63,8 @@ def env_url(name: str, schemes: set[str]) -> str | None:
     if parsed.scheme not in schemes:
         allowed = ", ".join(sorted(schemes))
         raise ImproperEnvironment(
-            f"{name}={raw!r} is not a URL this platform understands (scheme must be one of {allowed})"
+            f"{name}={raw!r} is not a URL this platform understands "
+            f"(scheme must be one of {allowed})"
         )
     if parsed.scheme not in {"sqlite"} and not parsed.hostname and not parsed.path:
         raise ImproperEnvironment(f"{name}={raw!r} names no host")

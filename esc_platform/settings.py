@@ -24,7 +24,7 @@ from esc_platform.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-PLACEHOLDER_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105
+PLACEHOLDER_SECRET = "dev-only-insecure-secret-change-me"
 
 try:
     DEBUG = env_bool("DJANGO_DEBUG", True)

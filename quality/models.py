@@ -27,3 +27,6 @@ class Flag(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["conversation", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on conversation {self.conversation_id}"

@@ -29,6 +29,9 @@ class PreChatSurvey(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"Pre-chat survey of worker {self.worker_id}"
+
 
 def _score(name: str, low: int = 1) -> models.CheckConstraint:
     return models.CheckConstraint(
@@ -61,6 +64,9 @@ class SeekerPostChatSurvey(models.Model):
             _score("relevance"),
         ]
 
+    def __str__(self) -> str:
+        return f"Seeker survey of conversation {self.conversation_id}"
+
 
 class SupporterPostChatSurvey(models.Model):
     """The supporter's answers after the chat."""
@@ -78,3 +84,6 @@ class SupporterPostChatSurvey(models.Model):
 
     class Meta:
         constraints = [_score("seeker_detail", low=0)]
+
+    def __str__(self) -> str:
+        return f"Supporter survey of conversation {self.conversation_id}"

@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
                 ('feedback_every', models.PositiveIntegerField(default=2, validators=[django.core.validators.MinValueValidator(1)])),
                 ('max_message_chars', models.PositiveIntegerField(default=2000)),
                 ('base_pay', models.DecimalField(decimal_places=2, default=Decimal('1.00'), max_digits=8)),
-                ('bonus', models.DecimalField(decimal_places=2, default=Decimal('0.30'), max_digits=8)),
+                ('bonus', models.DecimalField(decimal_places=2, default=Decimal('1.00'), max_digits=8)),
                 ('completion_mode', models.CharField(choices=[('prolific', 'Prolific-style completion URL'), ('mturk', 'MTurk-style external-question form submit'), ('none', 'Show the code only')], default='prolific', max_length=16)),
                 ('completion_url_template', models.CharField(blank=True, default='https://app.prolific.com/submissions/complete?cc={code}', max_length=500)),
             ],

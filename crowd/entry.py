@@ -1,0 +1,78 @@
+"""Parsing of the crowd-site entry link (Prolific or MTurk style)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from crowd import vocabulary
+from crowd.models import Worker
+
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
+ASSIGNMENT_NOT_ACCEPTED = "ASSIGNMENT_ID_NOT_AVAILABLE"
+
+
+class EntryLinkError(ValueError):
+    """The entry link cannot identify a worker; the message is shown to the worker."""
+
+
+@dataclass(frozen=True)
+class EntryLink:
+    role: str
+    provider: str
+    external_id: str
+    study_id: str
+    assignment_id: str
+    hit_id: str
+    run_name: str
+
+
+def _clean_id(params: Mapping[str, str], key: str, *, required: bool) -> str:
+    value = params.get(key, "").strip()
+    if not value:
+        if required:
+            raise EntryLinkError(f"The link is missing {key}.")
+        return ""
+    if not _ID_PATTERN.match(value):
+        raise EntryLinkError(
+            f"{key} in the link is not a valid id (letters, digits, '-' and '_' only, "
+            "at most 128 characters)."
+        )
+    return value
+
+
+def parse_entry_link(params: Mapping[str, str]) -> EntryLink:
+    """Read role and crowd-site ids from the query string; raise EntryLinkError if unusable."""
+    role = params.get("role", "").strip().lower()
+    if role not in (vocabulary.SEEKER, vocabulary.SUPPORTER):
+        raise EntryLinkError("The link does not say whether you are a seeker or a supporter.")
+    run_name = params.get("run", "").strip()
+    if run_name and not re.match(r"^[-a-zA-Z0-9_]{1,64}$", run_name):
+        raise EntryLinkError("The link names a collection run that cannot exist.")
+
+    if "PROLIFIC_PID" in params:
+        return EntryLink(
+            role=role,
+            provider=Worker.Provider.PROLIFIC,
+            external_id=_clean_id(params, "PROLIFIC_PID", required=True),
+            study_id=_clean_id(params, "STUDY_ID", required=False),
+            assignment_id=_clean_id(params, "SESSION_ID", required=False),
+            hit_id="",
+            run_name=run_name,
+        )
+    if "workerId" in params:
+        if params.get("assignmentId") == ASSIGNMENT_NOT_ACCEPTED:
+            raise EntryLinkError("Please accept the HIT before starting the task.")
+        return EntryLink(
+            role=role,
+            provider=Worker.Provider.MTURK,
+            external_id=_clean_id(params, "workerId", required=True),
+            study_id="",
+            assignment_id=_clean_id(params, "assignmentId", required=False),
+            hit_id=_clean_id(params, "hitId", required=False),
+            run_name=run_name,
+        )
+    raise EntryLinkError(
+        "The link carries no worker id (PROLIFIC_PID for Prolific, workerId for MTurk)."
+    )

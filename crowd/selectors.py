@@ -1,0 +1,28 @@
+"""Reads about workers, with the session binding that identifies a crowdworker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from crowd.models import Worker
+
+SESSION_KEY = "worker_id"
+
+
+def current_worker(request: HttpRequest) -> Worker | None:
+    """The crowdworker bound to this browser session, or None."""
+    worker_id = request.session.get(SESSION_KEY)
+    if worker_id is None:
+        return None
+    return Worker.objects.select_related("run").filter(pk=worker_id).first()
+
+
+def worker_id_from_scope(scope: dict[str, Any]) -> int | None:
+    """The worker id bound to a websocket's session (Channels' SessionMiddleware scope)."""
+    session = scope.get("session")
+    if session is None:
+        return None
+    value = session.get(SESSION_KEY)
+    return int(value) if value is not None else None

@@ -1,0 +1,126 @@
+"""Writes about workers: entry, consent, stage changes, and how a task ended (status and pay)."""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from crowd import vocabulary
+from crowd.entry import EntryLink, EntryLinkError
+from crowd.models import CollectionRun, StatusCode, Worker
+from crowd.selectors import SESSION_KEY
+
+
+class TaskOutcome(enum.Enum):
+    """How a worker's part ended; the only input to the status code and pay."""
+
+    FAILED_TRAINING = "failed_training"
+    LEFT_EARLY = "left_early"
+    RELEASED_FROM_WAITING = "released_from_waiting"
+    PARTNER_UNRESPONSIVE = "partner_unresponsive"
+    FINISHED = "finished"
+
+
+_STATUS_OF_OUTCOME: dict[TaskOutcome, StatusCode] = {
+    TaskOutcome.FAILED_TRAINING: StatusCode.FAILED_TRAINING,
+    TaskOutcome.LEFT_EARLY: StatusCode.LEFT_EARLY,
+    # Nobody came to chat with them: not their fault, so they are paid like a partner who left.
+    TaskOutcome.RELEASED_FROM_WAITING: StatusCode.PARTNER_UNRESPONSIVE,
+    TaskOutcome.PARTNER_UNRESPONSIVE: StatusCode.PARTNER_UNRESPONSIVE,
+    TaskOutcome.FINISHED: StatusCode.FINISHED,
+}
+
+
+def pay_for(run: CollectionRun, role: str, status: StatusCode) -> Decimal:
+    """Total pay of a worker with this status (SPEC section 6); base and bonus from the run."""
+    base = run.base_pay
+    if status == StatusCode.PARTNER_UNRESPONSIVE:
+        multiplier = run.bonus if role == vocabulary.SEEKER else 10 * run.bonus
+    elif status == StatusCode.FINISHED:
+        multiplier = 10 * run.bonus
+    else:
+        multiplier = Decimal(1)
+    return (base * multiplier).quantize(Decimal("0.01"))
+
+
+def resolve_run(name: str) -> CollectionRun:
+    if not name:
+        return CollectionRun.get_default()
+    run = CollectionRun.objects.filter(name=name, is_active=True).first()
+    if run is None:
+        raise EntryLinkError("The link names a collection run that is not open.")
+    return run
+
+
+def enter_worker(request: HttpRequest, link: EntryLink) -> Worker:
+    """Find or create the worker of an entry link and bind them to this browser session.
+
+    The same crowd-site id always resumes the same worker; it never creates a second one.
+    """
+    run = resolve_run(link.run_name)
+    defaults = {
+        "role": link.role,
+        "study_id": link.study_id,
+        "assignment_id": link.assignment_id,
+        "hit_id": link.hit_id,
+        "qualification": (
+            Worker.Qualification.NOT_STARTED
+            if link.role == vocabulary.SUPPORTER
+            else Worker.Qualification.NOT_APPLICABLE
+        ),
+    }
+    try:
+        with transaction.atomic():
+            worker, _ = Worker.objects.get_or_create(
+                run=run, provider=link.provider, external_id=link.external_id, defaults=defaults
+            )
+    except IntegrityError:
+        # Two tabs arrived at once: the other one created the row.
+        worker = Worker.objects.get(run=run, provider=link.provider, external_id=link.external_id)
+    if worker.role != link.role:
+        raise EntryLinkError(
+            f"This worker id already takes part as a {worker.role}; "
+            f"it cannot also be a {link.role}."
+        )
+    if worker.data_deleted_at is not None:
+        raise EntryLinkError("This worker's data was deleted at their request.")
+    if request.session.get(SESSION_KEY) != worker.pk:
+        request.session.cycle_key()
+    request.session[SESSION_KEY] = worker.pk
+    return worker
+
+
+def give_consent(worker: Worker) -> Worker:
+    """Record consent and move the worker to the first step of their role."""
+    updated = Worker.objects.filter(pk=worker.pk, stage=Worker.Stage.CONSENT).update(
+        consented_at=timezone.now(),
+        stage=Worker.Stage.TUTORIAL if worker.is_supporter else Worker.Stage.PRE_SURVEY,
+    )
+    worker.refresh_from_db()
+    if updated and worker.is_supporter and worker.qualification == Worker.Qualification.NOT_STARTED:
+        Worker.objects.filter(pk=worker.pk).update(qualification=Worker.Qualification.IN_TRAINING)
+        worker.refresh_from_db()
+    return worker
+
+
+def set_stage(worker: Worker, stage: str) -> None:
+    Worker.objects.filter(pk=worker.pk).update(stage=stage)
+    worker.stage = stage
+
+
+def record_outcome(worker: Worker, outcome: TaskOutcome) -> Worker:
+    """Give the worker the status code and pay of how their task ended. First outcome wins.
+
+    Computed only from the outcome the server observed, never from what a browser claims.
+    """
+    status = _STATUS_OF_OUTCOME[outcome]
+    total = pay_for(worker.run, worker.role, status)
+    Worker.objects.filter(pk=worker.pk, status_code="").update(
+        status_code=status, pay_total=total, finished_at=timezone.now()
+    )
+    worker.refresh_from_db()
+    return worker

@@ -1,0 +1,20 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.services_probe import require
+
+
+@pytest.fixture(scope="session")
+def esconv_dir() -> Path:
+    """The real ESConv data (never copied into the repository)."""
+    default = Path(__file__).resolve().parent.parent.parent / "shared" / "esconv"
+    path = Path(os.environ.get("ESCONV_DATA_DIR", str(default)))
+    present = (path / "hf_release_splits" / "train.json").is_file()
+    require("ESConv data", present, f"nothing at {path}; set ESCONV_DATA_DIR")
+    return path
