@@ -124,3 +124,19 @@ def record_outcome(worker: Worker, outcome: TaskOutcome) -> Worker:
     )
     worker.refresh_from_db()
     return worker
+
+
+def enter_waiting_room(worker: Worker) -> Worker:
+    """Put a qualified supporter or a surveyed seeker in the matching queue (oldest first)."""
+    Worker.objects.filter(pk=worker.pk).update(
+        stage=Worker.Stage.WAITING, waiting_since=timezone.now()
+    )
+    worker.refresh_from_db()
+    return worker
+
+
+def finish_worker(worker: Worker, outcome: TaskOutcome, *, post_survey: bool) -> Worker:
+    """Record how the task ended and move the worker to the post-chat survey or the status page."""
+    worker = record_outcome(worker, outcome)
+    set_stage(worker, Worker.Stage.POST_SURVEY if post_survey else Worker.Stage.DONE)
+    return worker
