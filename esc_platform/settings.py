@@ -7,7 +7,6 @@ CELERY_BROKER_URL switch to PostgreSQL, channels-redis and a real broker.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +51,8 @@ try:
     CONN_MAX_AGE = env_int("DJANGO_CONN_MAX_AGE", 0, minimum=0)
     ESCONV_EXPORT_DIR = Path(env_str("ESCONV_EXPORT_DIR", str(BASE_DIR / "var" / "releases")))
 except ImproperEnvironment as exc:
-    sys.stderr.write(f"ESC Platform configuration error: {exc}\n")
-    raise
+    # Stop start-up with one line naming the variable rather than a traceback.
+    raise SystemExit(f"ESC Platform configuration error: {exc}") from None
 
 INSTALLED_APPS = [
     "django.contrib.admin",

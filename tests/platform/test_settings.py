@@ -1,0 +1,114 @@
+"""Settings: the embedded default, loud failures on bad variables, and production hardening."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"))
+    }
+    clean.update(env)
+    clean.setdefault("SQLITE_PATH", str(ROOT / "var" / "settings-check.sqlite3"))
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def production_env() -> dict[str, str]:
+    return {
+        "DJANGO_DEBUG": "False",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
+        "DJANGO_ALLOWED_HOSTS": "esc.example.org",
+    }
+
+
+def test_it_runs_embedded_with_no_variables() -> None:
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings as s;"
+        "print(s.DATABASES['default']['ENGINE']);"
+        "print(s.CHANNEL_LAYERS['default']['BACKEND']);"
+        "print(s.CELERY_TASK_ALWAYS_EAGER)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "channels.layers.InMemoryChannelLayer",
+        "True",
+    ]
+
+
+def test_it_switches_to_services_when_urls_are_set() -> None:
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings as s;"
+        "print(s.DATABASES['default']['ENGINE']);"
+        "print(s.CHANNEL_LAYERS['default']['BACKEND']);"
+        "print(s.CHANNEL_LAYERS['default']['CONFIG']['hosts'][0]['socket_timeout']);"
+        "print(s.CELERY_TASK_ALWAYS_EAGER)",
+        DATABASE_URL="postgresql://nobody@127.0.0.1:1/none",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/4",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.postgresql",
+        "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "30",
+        "False",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "mysql://root@localhost/esc"),
+        ("REDIS_URL", "redis://127.0.0.1:notaport/0"),
+        ("CELERY_BROKER_URL", "http://example.org"),
+        ("DJANGO_DEBUG", "perhaps"),
+        ("DJANGO_CONN_MAX_AGE", "ten"),
+        ("CHANNEL_LAYER", "carrier-pigeon"),
+    ],
+)
+def test_it_refuses_a_malformed_variable_naming_it(name: str, value: str) -> None:
+    result = manage("check", **{name: value})
+    assert result.returncode != 0
+    assert f"ESC Platform configuration error: {name}=" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_it_refuses_the_placeholder_secret_in_production() -> None:
+    env = production_env()
+    del env["DJANGO_SECRET_KEY"]
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_it_passes_check_deploy_with_the_documented_variables() -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
