@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 DEMO_USERNAME = "admin"
-DEMO_PASSWORD = "esc-demo-admin"  # noqa: S105 - a local demo account, refused in production
+DEMO_PASSWORD = "esc-demo-admin"  # a local demo account; the command refuses to run in production
 
 
 class Command(BaseCommand):
