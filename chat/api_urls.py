@@ -1,3 +1,9 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from chat import api
+
+urlpatterns = [
+    path("match/", api.match, name="chat-api-match"),
+]

@@ -62,6 +62,22 @@ class Conversation(models.Model):
     source_format = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Live-chat bookkeeping, updated under a lock on this row by chat.services.
+    # The position of the last utterance: the next message gets last_seq + 1.
+    last_seq = models.PositiveIntegerField(default=0)
+    # Turns are min(seeker_blocks, supporter_blocks); a block is a run of one speaker's messages.
+    last_speaker = models.CharField(max_length=16, choices=vocabulary.ROLE_CHOICES, blank=True)
+    seeker_blocks = models.PositiveIntegerField(default=0)
+    supporter_blocks = models.PositiveIntegerField(default=0)
+    supporter_message_count = models.PositiveIntegerField(default=0)
+    seeker_last_message_at = models.DateTimeField(null=True, blank=True)
+    supporter_last_message_at = models.DateTimeField(null=True, blank=True)
+    # Feedback prompts are numbered 1, 2, ...; an open prompt waits for the seeker's stars, and
+    # an answered score waits for the seeker's next utterance, where it is stored (SPEC §8).
+    feedback_prompt_count = models.PositiveIntegerField(default=0)
+    pending_feedback_prompt = models.PositiveIntegerField(null=True, blank=True)
+    pending_feedback_score = models.PositiveSmallIntegerField(null=True, blank=True)
+
     class Meta:
         constraints = [
             models.CheckConstraint(
@@ -75,6 +91,9 @@ class Conversation(models.Model):
                 | ~Q(seeker=models.F("supporter")),
                 name="conversation_distinct_workers",
             ),
+            # A worker takes part in one chat only; imports leave both null.
+            models.UniqueConstraint(fields=["seeker"], name="conversation_one_per_seeker"),
+            models.UniqueConstraint(fields=["supporter"], name="conversation_one_per_supporter"),
         ]
         indexes = [
             models.Index(fields=["run", "quality_status"]),
@@ -83,6 +102,14 @@ class Conversation(models.Model):
 
     def __str__(self) -> str:
         return f"Conversation #{self.pk}"
+
+    @property
+    def turns(self) -> int:
+        return min(self.seeker_blocks, self.supporter_blocks)
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.ACTIVE
 
 
 class Utterance(models.Model):

@@ -1,5 +1,14 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from chat import views
+
 app_name = "chat"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("waiting/", views.waiting, name="waiting"),
+    path("room/", views.room, name="room"),
+    path("live/", views.live, name="live"),
+    path("live/<int:conversation_id>/", views.live_detail, name="live_detail"),
+]

@@ -1,1 +1,235 @@
-from django.contrib import admin  # noqa: F401
+"""Admin of collection runs, workers and data deletions, with the payment and privacy actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from crowd import payments, privacy
+from crowd.models import CollectionRun, DataDeletion, StatusCode, Worker
+
+
+class CollectionRunForm(forms.ModelForm):
+    """Checks the run's settings together, so a bad combination is refused with a reason."""
+
+    class Meta:
+        model = CollectionRun
+        fields = [f.name for f in CollectionRun._meta.get_fields() if f.concrete and f.editable]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        low, high = data.get("situation_min_words"), data.get("situation_max_words")
+        if low is not None and high is not None and low > high:
+            self.add_error("situation_max_words", "Must be at least the minimum word count.")
+        for name in ("problem_options", "emotion_options"):
+            options = data.get(name)
+            if options is not None and (
+                not isinstance(options, list)
+                or not options
+                or not all(isinstance(o, str) and o.strip() for o in options)
+            ):
+                self.add_error(name, "Give a non-empty JSON list of option texts.")
+        bonus = data.get("bonus")
+        if bonus is not None and bonus < 1:
+            # Below 1, a seeker whose partner stopped responding (base x bonus) would earn less
+            # than one who left early (base).
+            self.add_error("bonus", "The bonus multiplier must be at least 1.")
+        mode = data.get("completion_mode")
+        url = data.get("completion_url_template") or ""
+        if mode == CollectionRun.CompletionMode.PROLIFIC and "{code}" not in url:
+            self.add_error(
+                "completion_url_template",
+                'A Prolific completion URL must contain "{code}", e.g. '
+                "https://app.prolific.com/submissions/complete?cc={code}",
+            )
+        if mode == CollectionRun.CompletionMode.MTURK and not url.rstrip("/").endswith(
+            "/mturk/externalSubmit"
+        ):
+            self.add_error(
+                "completion_url_template",
+                "MTurk-style runs post to the externalSubmit URL, e.g. "
+                "https://www.mturk.com/mturk/externalSubmit "
+                "(sandbox: https://workersandbox.mturk.com/mturk/externalSubmit).",
+            )
+        codes = data.get("site_completion_codes")
+        valid = {code.value for code in StatusCode}
+        if codes and (not isinstance(codes, dict) or not set(codes) <= valid):
+            self.add_error(
+                "site_completion_codes",
+                'Give a JSON object from status code to site code, e.g. {"03": "C1A2B3C4"}.',
+            )
+        return data
+
+
+def _csv_response(content: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@admin.register(CollectionRun)
+class CollectionRunAdmin(admin.ModelAdmin):
+    form = CollectionRunForm
+    list_display = ("name", "title", "is_active", "base_pay", "bonus", "currency", "dashboard")
+    list_filter = ("is_active",)
+    search_fields = ("name", "title")
+    actions = ["download_unpaid_payments"]
+    fieldsets = (
+        (None, {"fields": ("name", "title", "is_active")}),
+        (
+            "Pre-chat survey (seekers)",
+            {
+                "fields": (
+                    "problem_options",
+                    "emotion_options",
+                    ("situation_min_words", "situation_max_words"),
+                )
+            },
+        ),
+        ("Training (supporters)", {"fields": (("quiz_max_wrong", "quiz_max_attempts"),)}),
+        (
+            "Matching and chat",
+            {
+                "fields": (
+                    "max_wait_seconds",
+                    ("min_turns_to_end", "min_seconds_to_end"),
+                    "partner_silence_seconds",
+                    "feedback_every",
+                    "max_message_chars",
+                )
+            },
+        ),
+        (
+            "Pay",
+            {
+                "fields": (("base_pay", "bonus", "currency"),),
+                "description": (
+                    "00 and 01 earn the base; 02 earns base × bonus (seeker) or base × 10·bonus "
+                    "(supporter); 03 earns base × 10·bonus."
+                ),
+            },
+        ),
+        (
+            "Return to the crowd site",
+            {
+                "fields": ("completion_mode", "completion_url_template", "site_completion_codes"),
+                "description": (
+                    'Prolific: a URL with "{code}"; map status codes to the study\'s '
+                    'completion codes, e.g. {"03": "C1A2B3C4", "02": "C5D6E7F8"}. '
+                    "MTurk: the externalSubmit URL."
+                ),
+            },
+        ),
+    )
+
+    @admin.display(description="Dashboard")
+    def dashboard(self, run: CollectionRun) -> SafeString:
+        url = reverse("crowd:run_dashboard", args=[run.name])
+        return format_html('<a href="{}">Open</a>', url)
+
+    @admin.action(description="Download unpaid payments (CSV; marks them paid)")
+    def download_unpaid_payments(
+        self, request: HttpRequest, queryset: QuerySet[CollectionRun]
+    ) -> HttpResponse | None:
+        if not request.user.has_perm("crowd.change_worker"):
+            self.message_user(request, "You may not mark workers paid.", messages.ERROR)
+            return None
+        runs = list(queryset[:2])
+        if len(runs) != 1:
+            self.message_user(request, "Choose exactly one collection run.", messages.ERROR)
+            return None
+        content, _ = payments.export_payments_to_string(runs[0])
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        return _csv_response(content, f"payments-{runs[0].name}-{stamp}.csv")
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    list_display = (
+        "pk",
+        "run",
+        "role",
+        "provider",
+        "stage",
+        "qualification",
+        "status_code",
+        "pay_total",
+        "paid_at",
+        "data_deleted_at",
+    )
+    list_filter = ("run", "role", "stage", "status_code", "qualification", "provider")
+    list_select_related = ("run",)
+    search_fields = ("external_id", "completion_code")
+    actions = ["delete_personal_data", "download_payments"]
+    readonly_fields = (
+        "completion_code",
+        "status_code",
+        "pay_base",
+        "pay_total",
+        "finished_at",
+        "paid_at",
+        "data_deleted_at",
+        "created_at",
+    )
+
+    @admin.action(description="Delete personal data (at the worker's request)")
+    def delete_personal_data(self, request: HttpRequest, queryset: QuerySet[Worker]) -> None:
+        if not request.user.has_perm("crowd.change_worker"):
+            self.message_user(request, "You may not delete workers' data.", messages.ERROR)
+            return
+        count = 0
+        for worker in queryset:
+            privacy.delete_personal_data(worker, requested_by=request.user)
+            count += 1
+        self.message_user(
+            request,
+            f"Deleted the personal data of {count} worker(s); their conversations are withdrawn "
+            "from every later export.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Download payments of the selected unpaid workers (marks paid)")
+    def download_payments(
+        self, request: HttpRequest, queryset: QuerySet[Worker]
+    ) -> HttpResponse | None:
+        if not request.user.has_perm("crowd.change_worker"):
+            self.message_user(request, "You may not mark workers paid.", messages.ERROR)
+            return None
+        run_ids = set(queryset.values_list("run_id", flat=True))
+        if len(run_ids) != 1:
+            self.message_user(request, "Choose workers of exactly one run.", messages.ERROR)
+            return None
+        run = CollectionRun.objects.get(pk=run_ids.pop())
+        worker_ids = list(queryset.values_list("pk", flat=True))
+        content, _ = payments.export_payments_to_string(run, worker_ids=worker_ids)
+        return _csv_response(content, f"payments-{run.name}-selected.csv")
+
+
+@admin.register(DataDeletion)
+class DataDeletionAdmin(admin.ModelAdmin):
+    list_display = ("worker", "deleted_at", "requested_by", "conversations_withdrawn")
+    readonly_fields = (
+        "worker",
+        "requested_by",
+        "deleted_at",
+        "removed",
+        "conversations_withdrawn",
+        "unpaid_amount",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -55,6 +56,7 @@ class CollectionRun(models.Model):
     # A multiplier of base pay (SPEC section 6):
     # 02 seeker base×bonus; 02 supporter and 03 base×10·bonus.
     bonus = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("1.00"))
+    currency = models.CharField(max_length=3, default="GBP", help_text="ISO code shown with pay.")
 
     # Where a worker goes back to the crowd site. "{code}" is replaced by the completion code.
     completion_mode = models.CharField(
@@ -65,6 +67,10 @@ class CollectionRun(models.Model):
         blank=True,
         default="https://app.prolific.com/submissions/complete?cc={code}",
     )
+    # Prolific checks the code in the completion URL against the codes set up in the study, so
+    # a run may map each status code ("00".."03") to one of those; unmapped statuses fall back
+    # to the worker's own random completion code (what MTurk-style runs use).
+    site_completion_codes = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -136,6 +142,8 @@ class Worker(models.Model):
 
     status_code = models.CharField(max_length=2, choices=StatusCode.choices, blank=True)
     completion_code = models.CharField(max_length=16, unique=True, default=_new_completion_code)
+    # Base pay in force when the outcome was recorded; the bonus is pay_total - pay_base.
+    pay_base = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     pay_total = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)  # set when a payment export includes it
@@ -169,3 +177,23 @@ class Worker(models.Model):
     @property
     def is_qualified(self) -> bool:
         return self.qualification == self.Qualification.QUALIFIED
+
+
+class DataDeletion(models.Model):
+    """A record that a worker's personal data was deleted at their request.
+
+    It holds no personal data itself: only which kinds of data were removed, by whom, and when.
+    """
+
+    worker = models.OneToOneField(Worker, on_delete=models.PROTECT, related_name="data_deletion")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deleted_at = models.DateTimeField(auto_now_add=True)
+    removed = models.JSONField(default=list)  # names of the fields that were blanked
+    conversations_withdrawn = models.PositiveIntegerField(default=0)
+    # Pay the worker had not been paid yet: it can no longer be exported (no id to pay).
+    unpaid_amount = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+
+    def __str__(self) -> str:
+        return f"Data deletion of worker {self.worker_id}"

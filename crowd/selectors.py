@@ -16,7 +16,12 @@ def current_worker(request: HttpRequest) -> Worker | None:
     worker_id = request.session.get(SESSION_KEY)
     if worker_id is None:
         return None
-    return Worker.objects.select_related("run").filter(pk=worker_id).first()
+    # A worker whose data was deleted is no longer anyone's session.
+    return (
+        Worker.objects.select_related("run")
+        .filter(pk=worker_id, data_deleted_at__isnull=True)
+        .first()
+    )
 
 
 def worker_id_from_scope(scope: dict[str, Any]) -> int | None:

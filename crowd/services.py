@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -35,8 +36,15 @@ _STATUS_OF_OUTCOME: dict[TaskOutcome, StatusCode] = {
 }
 
 
-def pay_for(run: CollectionRun, role: str, status: StatusCode) -> Decimal:
-    """Total pay of a worker with this status (SPEC section 6); base and bonus from the run."""
+def pay_for(run: CollectionRun, role: str, status: StatusCode | str) -> Decimal:
+    """Total pay of a worker with this status (SPEC section 6); base and bonus from the run.
+
+    00 and 01 earn the base; 02 earns base x bonus for a seeker and base x 10*bonus for a
+    supporter; 03 earns base x 10*bonus for both. Rounded to cents.
+    """
+    status = StatusCode(status)
+    if status == StatusCode.FAILED_TRAINING and role != vocabulary.SUPPORTER:
+        raise ValueError("Only supporters take the training, so only they can fail it (00).")
     base = run.base_pay
     if status == StatusCode.PARTNER_UNRESPONSIVE:
         multiplier = run.bonus if role == vocabulary.SEEKER else 10 * run.bonus
@@ -45,6 +53,10 @@ def pay_for(run: CollectionRun, role: str, status: StatusCode) -> Decimal:
     else:
         multiplier = Decimal(1)
     return (base * multiplier).quantize(Decimal("0.01"))
+
+
+def status_of(outcome: TaskOutcome) -> StatusCode:
+    return _STATUS_OF_OUTCOME[outcome]
 
 
 def resolve_run(name: str) -> CollectionRun:
@@ -115,12 +127,18 @@ def set_stage(worker: Worker, stage: str) -> None:
 def record_outcome(worker: Worker, outcome: TaskOutcome) -> Worker:
     """Give the worker the status code and pay of how their task ended. First outcome wins.
 
-    Computed only from the outcome the server observed, never from what a browser claims.
+    Computed only from the outcome the server observed, never from what a browser claims. A
+    second call (a retried request, both partners ending at once) changes nothing: the update
+    only touches a worker with no status yet.
     """
     status = _STATUS_OF_OUTCOME[outcome]
-    total = pay_for(worker.run, worker.role, status)
+    run = worker.run
+    total = pay_for(run, worker.role, status)
     Worker.objects.filter(pk=worker.pk, status_code="").update(
-        status_code=status, pay_total=total, finished_at=timezone.now()
+        status_code=status,
+        pay_base=run.base_pay,
+        pay_total=total,
+        finished_at=timezone.now(),
     )
     worker.refresh_from_db()
     return worker
@@ -135,8 +153,48 @@ def enter_waiting_room(worker: Worker) -> Worker:
     return worker
 
 
+# Stages after the task has ended: a late or repeated finish never moves a worker back.
+_ENDED_STAGES = (Worker.Stage.POST_SURVEY, Worker.Stage.DONE)
+
+
 def finish_worker(worker: Worker, outcome: TaskOutcome, *, post_survey: bool) -> Worker:
-    """Record how the task ended and move the worker to the post-chat survey or the status page."""
-    worker = record_outcome(worker, outcome)
-    set_stage(worker, Worker.Stage.POST_SURVEY if post_survey else Worker.Stage.DONE)
+    """Record how the task ended and move the worker to the post-chat survey or the status page.
+
+    Safe to call twice: the first outcome is kept, and a worker already at the post-chat survey
+    or done stays where they are.
+    """
+    with transaction.atomic():
+        worker = record_outcome(worker, outcome)
+        stage = Worker.Stage.POST_SURVEY if post_survey else Worker.Stage.DONE
+        Worker.objects.filter(pk=worker.pk).exclude(stage__in=_ENDED_STAGES).update(stage=stage)
+    worker.refresh_from_db()
     return worker
+
+
+def complete_task(worker: Worker) -> Worker:
+    """Move a worker whose task has ended (post-chat survey answered or not owed) to done."""
+    Worker.objects.filter(pk=worker.pk, stage=Worker.Stage.POST_SURVEY).update(
+        stage=Worker.Stage.DONE
+    )
+    worker.refresh_from_db()
+    return worker
+
+
+def completion_code_for(worker: Worker) -> str:
+    """The code the worker gives the crowd site: the run's code for their status, else their own."""
+    codes = worker.run.site_completion_codes or {}
+    site_code = codes.get(worker.status_code) if isinstance(codes, dict) else None
+    return str(site_code) if site_code else worker.completion_code
+
+
+def completion_url_for(worker: Worker) -> str:
+    """The Prolific-style return link ("{code}" and "{status}" filled in), or "" if none."""
+    run = worker.run
+    if run.completion_mode != CollectionRun.CompletionMode.PROLIFIC:
+        return ""
+    template = run.completion_url_template
+    if not template or not worker.status_code:
+        return ""
+    return template.replace("{code}", quote(completion_code_for(worker), safe="")).replace(
+        "{status}", worker.status_code
+    )

@@ -11,4 +11,5 @@ urlpatterns = [
     path("consent/", views.consent, name="consent"),
     path("next/", views.next_step, name="next"),
     path("done/", views.status, name="status"),
+    path("runs/<slug:name>/dashboard/", views.run_dashboard, name="run_dashboard"),
 ]

@@ -6,15 +6,16 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib.admin.views.decorators import staff_member_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from crowd import services
+from crowd import dashboard, services
 from crowd.entry import EntryLinkError, parse_entry_link
-from crowd.models import Worker
+from crowd.models import CollectionRun, StatusCode, Worker
 from crowd.selectors import current_worker
 
 # Where each stage of a worker's journey is served. Every app provides its URL name.
@@ -92,17 +93,63 @@ def next_step(request: HttpRequest) -> HttpResponse:
     return redirect(stage_url(worker))
 
 
+# What each status code means to the worker who reads it (SPEC section 6).
+_STATUS_TEXT: dict[str, tuple[str, str]] = {
+    StatusCode.FAILED_TRAINING: (
+        "Thank you for taking the training",
+        "You did not pass the training quiz, so you were not matched for a chat. "
+        "You receive the base payment.",
+    ),
+    StatusCode.LEFT_EARLY: (
+        "Your task has ended",
+        "You left the task before it was finished. You receive the base payment.",
+    ),
+    StatusCode.PARTNER_UNRESPONSIVE: (
+        "Thank you — this was not your fault",
+        "Your partner stopped responding, or no partner became available in time. "
+        "You are paid for the time you gave.",
+    ),
+    StatusCode.FINISHED: (
+        "Thank you — your task is complete",
+        "You finished the conversation and the survey. You receive the full payment.",
+    ),
+}
+
+
 @worker_required
 def status(request: HttpRequest) -> HttpResponse:
+    """The final page: the status code, what it means, the pay and the way back to the site."""
     worker: Worker = request.worker  # type: ignore[attr-defined]
     if worker.stage != Worker.Stage.DONE:
         return redirect(stage_url(worker))
     run = worker.run
-    completion_url = ""
-    if run.completion_mode == run.CompletionMode.PROLIFIC and run.completion_url_template:
-        completion_url = run.completion_url_template.replace("{code}", worker.completion_code)
-    return render(
-        request,
-        "crowd/status.html",
-        {"worker": worker, "completion_url": completion_url},
-    )
+    headline, meaning = _STATUS_TEXT.get(worker.status_code, ("Thank you", ""))
+    mturk_submit_url = ""
+    if (
+        run.completion_mode == run.CompletionMode.MTURK
+        and worker.assignment_id
+        and worker.status_code
+    ):
+        mturk_submit_url = run.completion_url_template
+    context = {
+        "worker": worker,
+        "headline": headline,
+        "meaning": meaning,
+        "completion_code": services.completion_code_for(worker),
+        "completion_url": services.completion_url_for(worker),
+        "mturk_submit_url": mturk_submit_url,
+    }
+    return render(request, "crowd/status.html", context)
+
+
+@staff_member_required
+def run_dashboard(request: HttpRequest, name: str) -> HttpResponse:
+    """Staff page: how a collection run is going (workers, conversations, surveys, pay)."""
+    run = get_object_or_404(CollectionRun, name=name)
+    board = dashboard.run_dashboard(run)
+    duration = board.average_duration
+    context = {
+        "board": board,
+        "duration_minutes": duration.total_seconds() / 60 if duration is not None else None,
+    }
+    return render(request, "crowd/dashboard.html", context)

@@ -147,7 +147,17 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
+# Nobody waits forever: match and release stale waiting-room workers even when no page polls.
+CELERY_BEAT_SCHEDULE["chat-release-stale-waiting"] = {
+    "task": "chat.tasks.release_stale_waiting_workers",
+    "schedule": 30.0,
+}
 QUALITY_CONTROL_INTERVAL_SECONDS = env_int("QUALITY_CONTROL_INTERVAL_SECONDS", 600, minimum=10)
+# Judge newly ended conversations, then write a release of the approved set (SPEC 7.5).
+CELERY_BEAT_SCHEDULE["quality-control"] = {
+    "task": "quality.run_quality_control",
+    "schedule": float(QUALITY_CONTROL_INTERVAL_SECONDS),
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

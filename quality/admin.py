@@ -1,1 +1,104 @@
-from django.contrib import admin  # noqa: F401
+"""Admin for quality control. Rule sets are versioned: saving an edit stores a new version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from quality import services
+from quality.models import (
+    AutoApprovalRuleSet,
+    Correction,
+    Decision,
+    Flag,
+    Relabel,
+    RelabelAssignment,
+    Release,
+    Review,
+    ReviewClaim,
+)
+
+
+@admin.register(AutoApprovalRuleSet)
+class AutoApprovalRuleSetAdmin(admin.ModelAdmin):
+    list_display = ("version", "created_at", "created_by", "note", "min_utterances")
+    readonly_fields = ("version", "created_at", "created_by")
+
+    def save_model(
+        self, request: HttpRequest, obj: AutoApprovalRuleSet, form: Any, change: bool
+    ) -> None:
+        # Never overwrite a version decisions point at: an edit becomes the next version.
+        services.save_rule_set_version(obj, by=request.user)  # type: ignore[arg-type]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Decision)
+class DecisionAdmin(admin.ModelAdmin):
+    list_display = (
+        "conversation",
+        "outcome",
+        "rule_set_version",
+        "has_seeker_survey",
+        "decided_at",
+    )
+    list_filter = ("outcome", "rule_set_version", "has_seeker_survey")
+    raw_id_fields = ("conversation",)
+    readonly_fields = [f.name for f in Decision._meta.fields]
+
+
+@admin.register(Flag)
+class FlagAdmin(admin.ModelAdmin):
+    list_display = ("conversation", "utterance", "kind", "created_at", "resolved_at")
+    list_filter = ("kind", "resolved_at")
+    raw_id_fields = ("conversation", "utterance")
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ("conversation", "verdict", "reviewer", "decided_at")
+    list_filter = ("verdict",)
+    raw_id_fields = ("conversation",)
+    readonly_fields = [f.name for f in Review._meta.fields]
+
+
+@admin.register(ReviewClaim)
+class ReviewClaimAdmin(admin.ModelAdmin):
+    list_display = ("conversation", "reviewer", "claimed_at")
+    raw_id_fields = ("conversation",)
+
+
+@admin.register(Correction)
+class CorrectionAdmin(admin.ModelAdmin):
+    list_display = (
+        "conversation",
+        "field",
+        "original_value",
+        "new_value",
+        "corrected_by",
+        "corrected_at",
+    )
+    list_filter = ("field",)
+    readonly_fields = [f.name for f in Correction._meta.fields]
+
+
+class RelabelInline(admin.TabularInline):
+    model = Relabel
+    extra = 0
+    raw_id_fields = ("utterance",)
+
+
+@admin.register(RelabelAssignment)
+class RelabelAssignmentAdmin(admin.ModelAdmin):
+    list_display = ("conversation", "worker", "assigned_by", "assigned_at", "completed_at")
+    raw_id_fields = ("conversation", "worker")
+    inlines = [RelabelInline]
+
+
+@admin.register(Release)
+class ReleaseAdmin(admin.ModelAdmin):
+    list_display = ("number", "created_at", "count", "sha256", "path")
+    readonly_fields = [f.name for f in Release._meta.fields]

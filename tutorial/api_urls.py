@@ -1,3 +1,12 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from tutorial import api
+
+app_name = "tutorial-api"
+
+urlpatterns = [
+    path("", api.TutorialView.as_view(), name="list"),
+    path("<int:number>/answer/", api.AnswerView.as_view(), name="answer"),
+]

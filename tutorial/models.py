@@ -1,8 +1,29 @@
-"""Training tutorial content (editable data) for the ESC Framework."""
+"""Training tutorial content (editable data) for the ESC Framework, and quiz attempts."""
 
 from __future__ import annotations
 
 from django.db import models
+
+from crowd.models import Worker
+
+
+class TutorialIntro(models.Model):
+    """The introduction page shown before the first sub-task (one row, edited in the admin)."""
+
+    heading = models.CharField(max_length=200)
+    # Paragraphs separated by a blank line; rendered as plain escaped text.
+    body = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "tutorial introduction"
+
+    def __str__(self) -> str:
+        return self.heading
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p.strip() for p in self.body.split("\n\n") if p.strip()]
 
 
 class SubTask(models.Model):
@@ -30,3 +51,53 @@ class SubTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order}. {self.title}"
+
+
+class QuizAttempt(models.Model):
+    """One pass through the quiz by a supporter; numbered 1..run.quiz_max_attempts."""
+
+    worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="quiz_attempts")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    wrong_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    passed = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["worker", "number"]
+        constraints = [
+            # The database, not the view, guarantees that two tabs cannot open an extra attempt.
+            models.UniqueConstraint(fields=["worker", "number"], name="quiz_attempt_unique_number"),
+            models.CheckConstraint(
+                condition=models.Q(number__gte=1), name="quiz_attempt_number_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.worker}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.submitted_at is None
+
+
+class QuizAnswer(models.Model):
+    """A supporter's first answer to one question in one attempt (graded when given)."""
+
+    attempt = models.ForeignKey(QuizAttempt, on_delete=models.CASCADE, related_name="answers")
+    # PROTECT: answers are the history behind the funnel's error rates.
+    subtask = models.ForeignKey(SubTask, on_delete=models.PROTECT, related_name="answers")
+    option = models.PositiveSmallIntegerField()
+    # Graded at answer time, so later edits of the content do not rewrite history.
+    is_correct = models.BooleanField()
+    answered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["attempt", "subtask__order"]
+        constraints = [
+            # First answer counts: a second answer to the same question is refused by the DB.
+            models.UniqueConstraint(fields=["attempt", "subtask"], name="quiz_answer_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attempt}: {self.subtask.key} -> {self.option}"

@@ -1,0 +1,209 @@
+"""The chat websocket: authenticate, validate frame shapes, call one service, relay events.
+
+The protocol is described in docs/chat.md. No ORM code here: every read and write goes through
+chat.services inside database_sync_to_async.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from channels.auth import get_user
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from chat import services
+from chat.services import STAFF, ChatError
+from crowd import vocabulary
+from crowd.selectors import worker_id_from_scope
+
+CLOSE_NO_WORKER = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_ENDED = 4409
+_CLOSE_OF_ERROR = {"not_found": CLOSE_NOT_FOUND, "forbidden": CLOSE_FORBIDDEN}
+
+
+def _after(query_string: bytes) -> int:
+    for part in query_string.decode("latin-1").split("&"):
+        key, _, value = part.partition("=")
+        if key == "after" and value.isdigit():
+            return int(value)
+    return 0
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """One participant's (or a staff watcher's) connection to one conversation."""
+
+    watch = False
+    role: str = ""
+    conversation_id: int = 0
+    worker_id: int | None = None
+    # Messages up to this seq were sent in the replay; group events for them are skipped.
+    replayed_up_to = 0
+    ended = False
+
+    async def connect(self) -> None:
+        await self.accept()
+        self.conversation_id = int(self.scope["url_route"]["kwargs"]["conversation_id"])
+        after = _after(self.scope.get("query_string", b""))
+        staff = False
+        if self.watch:
+            user = await get_user(self.scope)
+            if not user.is_authenticated:
+                await self.close(code=CLOSE_NO_WORKER)
+                return
+            if not user.is_staff:
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+            staff = True
+        else:
+            self.worker_id = await database_sync_to_async(worker_id_from_scope)(self.scope)
+            if self.worker_id is None:
+                await self.close(code=CLOSE_NO_WORKER)
+                return
+        # Join before reading the replay so nothing committed in between is missed; events
+        # already covered by the replay are skipped by seq.
+        await self.channel_layer.group_add(
+            services.group_name(self.conversation_id), self.channel_name
+        )
+        try:
+            session = await database_sync_to_async(services.open_session)(
+                self.conversation_id, worker_id=self.worker_id, staff=staff, after=after
+            )
+        except ChatError as exc:
+            await self._leave_group()
+            await self.close(code=_CLOSE_OF_ERROR.get(exc.code, CLOSE_FORBIDDEN))
+            return
+        self.role = session.role
+        if session.ended is not None:
+            await self._leave_group()
+            await self.send_json(session.ended)
+            await self.close(code=CLOSE_ENDED)
+            return
+        await self.send_json(session.hello)
+        for frame in session.replay:
+            await self.send_json(frame)
+        self.replayed_up_to = int(session.hello["last_seq"])
+        if session.feedback_request is not None:
+            await self.send_json(session.feedback_request)
+
+    async def disconnect(self, code: int) -> None:
+        await self._leave_group()
+
+    async def _leave_group(self) -> None:
+        if self.conversation_id:
+            await self.channel_layer.group_discard(
+                services.group_name(self.conversation_id), self.channel_name
+            )
+
+    async def send_json(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame))
+
+    async def send_error(self, code: str, message: str, ref: Any = None) -> None:
+        frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+        if isinstance(ref, str):
+            frame["ref"] = ref
+        await self.send_json(frame)
+
+    # --- client → server ---------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.role:
+            return
+        try:
+            frame = json.loads(text_data or "")
+        except ValueError:
+            await self.send_error("bad_json", "Frames must be JSON objects.")
+            return
+        if not isinstance(frame, dict):
+            await self.send_error("bad_json", "Frames must be JSON objects.")
+            return
+        ref = frame.get("id")
+        if self.role == STAFF:
+            await self.send_error("read_only", "Staff watch conversations read-only.", ref)
+            return
+        kind = frame.get("type")
+        handler = {
+            "message": self._message,
+            "feedback": self._feedback,
+            "typing": self._typing,
+            "end": self._end,
+        }.get(kind if isinstance(kind, str) else "")
+        if handler is None:
+            await self.send_error("unknown_type", "Unknown frame type.", ref)
+            return
+        if self.ended:
+            await self.send_error("ended", "This conversation has ended.", ref)
+            return
+        assert self.worker_id is not None
+        try:
+            await handler(frame)
+        except ChatError as exc:
+            await self.send_error(exc.code, exc.message, ref)
+
+    async def _message(self, frame: dict[str, Any]) -> None:
+        assert self.worker_id is not None
+        result = await database_sync_to_async(services.post_message)(
+            self.conversation_id,
+            self.worker_id,
+            client_id=frame.get("id"),
+            text=frame.get("text"),
+            strategy=frame.get("strategy"),
+        )
+        await self.send_json(result.ack)
+        if result.warning is not None:
+            await self.send_json(result.warning)
+
+    async def _feedback(self, frame: dict[str, Any]) -> None:
+        assert self.worker_id is not None
+        ack = await database_sync_to_async(services.answer_feedback)(
+            self.conversation_id,
+            self.worker_id,
+            prompt=frame.get("prompt"),
+            score=frame.get("score"),
+        )
+        await self.send_json(ack)
+
+    async def _typing(self, frame: dict[str, Any]) -> None:
+        await services.send_typing(self.conversation_id, self.role)
+
+    async def _end(self, frame: dict[str, Any]) -> None:
+        assert self.worker_id is not None
+        await database_sync_to_async(services.end_conversation)(
+            self.conversation_id, self.worker_id, reason=frame.get("reason")
+        )
+
+    # --- group events → this recipient's frames ------------------------------------------
+
+    async def chat_event(self, message: dict[str, Any]) -> None:
+        event = message["event"]
+        kind = event.get("kind")
+        if kind == "message":
+            frame = event["message"]
+            if int(frame["seq"]) <= self.replayed_up_to:
+                return
+            await self.send_json(services.frame_for(self.role, frame))
+            await self.send_json(event["status"][self.role])
+            if self.role == vocabulary.SEEKER and event.get("feedback_request"):
+                await self.send_json(event["feedback_request"])
+        elif kind == "typing":
+            if event["speaker"] != self.role:
+                await self.send_json({"type": "typing", "speaker": event["speaker"]})
+        elif kind == "ended":
+            self.ended = True
+            await self.send_json(
+                {
+                    "type": "ended",
+                    "reason": event["reason"],
+                    "by": event["by"],
+                    "next_url": event["next_url"][self.role],
+                }
+            )
+
+
+class WatchConsumer(ChatConsumer):
+    """Staff's read-only view of a conversation, strategies included."""
+
+    watch = True

@@ -1,0 +1,632 @@
+"""Matching, messages, feedback and endings of the live chat (SPEC section 4).
+
+Every write that a worker sees live happens here, and every live event leaves from here as a
+plain JSON-safe dict, only after the transaction that wrote it has committed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from chat import selectors
+from chat.models import Conversation, Utterance
+from crowd import vocabulary
+from crowd.models import CollectionRun, Worker
+from crowd.services import TaskOutcome, finish_worker
+from crowd.views import stage_url
+from quality.models import Flag
+from surveys.models import PreChatSurvey
+from tutorial.models import SubTask
+
+STAFF = "staff"
+# A supporter message whose word sequence matches a tutorial example this closely
+# (difflib ratio 2·M/T over lower-cased word tokens) is a copy: flagged and warned.
+COPY_SIMILARITY_THRESHOLD = 0.8
+# Examples shorter than this many words ("Hello") are too common to call a copy.
+COPY_MIN_EXAMPLE_WORDS = 5
+MAX_CLIENT_ID_CHARS = 64
+# Pairs made by one poll of the waiting room (each pair is its own short transaction).
+MATCHES_PER_POLL = 20
+
+END_REASONS = ("finished", "partner_unresponsive", "leave")
+
+
+class ChatError(Exception):
+    """A refused request: `code` is the protocol's machine code, the message is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def group_name(conversation_id: int) -> str:
+    return f"chat.conversation.{conversation_id}"
+
+
+def other_role(role: str) -> str:
+    return vocabulary.SUPPORTER if role == vocabulary.SEEKER else vocabulary.SEEKER
+
+
+def _send_after_commit(conversation_id: int, event: dict[str, Any]) -> None:
+    """Relay an event to the conversation's group once (and only if) the write committed."""
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(
+                group_name(conversation_id), {"type": "chat.event", "event": event}
+            )
+
+    transaction.on_commit(send)
+
+
+# --- Waiting room and matching ----------------------------------------------------------
+
+
+def _waiting(run: CollectionRun, role: str) -> QuerySet[Worker]:
+    workers = Worker.objects.filter(run=run, role=role, stage=Worker.Stage.WAITING)
+    if role == vocabulary.SUPPORTER:
+        return workers.filter(qualification=Worker.Qualification.QUALIFIED)
+    return workers.filter(Exists(PreChatSurvey.objects.filter(worker=OuterRef("pk"))))
+
+
+def _claim_oldest(workers: QuerySet[Worker]) -> Worker | None:
+    # SKIP LOCKED: concurrent matchers on other processes take the next-oldest instead of
+    # waiting for (or double-booking) a row someone else is pairing right now.
+    return (
+        workers.select_for_update(skip_locked=True)
+        .order_by(F("waiting_since").asc(nulls_last=True), "pk")
+        .first()
+    )
+
+
+def _match_one_pair(run: CollectionRun) -> Conversation | None:
+    with transaction.atomic():
+        seeker = _claim_oldest(_waiting(run, vocabulary.SEEKER))
+        if seeker is None:
+            return None
+        supporter = _claim_oldest(_waiting(run, vocabulary.SUPPORTER).exclude(pk=seeker.pk))
+        if supporter is None:
+            return None
+        # The rows are locked, but the conditional UPDATE keeps the rule true on any backend.
+        claimed = Worker.objects.filter(
+            pk__in=[seeker.pk, supporter.pk], stage=Worker.Stage.WAITING
+        ).update(stage=Worker.Stage.CHATTING)
+        if claimed != 2:
+            transaction.set_rollback(True)
+            return None
+        survey = PreChatSurvey.objects.get(worker=seeker)
+        return Conversation.objects.create(
+            run=run,
+            seeker=seeker,
+            supporter=supporter,
+            experience_type=survey.experience_type,
+            emotion_type=survey.emotion_type,
+            problem_type=survey.problem_type,
+            situation=survey.situation,
+            initial_emotion_intensity=survey.initial_emotion_intensity,
+            started_at=timezone.now(),
+        )
+
+
+def match_waiting_workers(run: CollectionRun, *, limit: int = MATCHES_PER_POLL) -> int:
+    """Pair the oldest waiting seeker with the oldest waiting supporter, repeatedly.
+
+    Safe to run from many processes at once: no worker is paired twice or with themselves.
+    Returns how many conversations were started.
+    """
+    started = 0
+    while started < limit and _match_one_pair(run) is not None:
+        started += 1
+    return started
+
+
+def release_from_waiting(worker: Worker) -> bool:
+    """Release a worker who waited longer than the run allows (status 02, fair pay).
+
+    Claims the worker with a conditional UPDATE so a concurrent match wins or loses cleanly.
+    """
+    cutoff = timezone.now() - timedelta(seconds=worker.run.max_wait_seconds)
+    with transaction.atomic():
+        claimed = Worker.objects.filter(
+            pk=worker.pk, stage=Worker.Stage.WAITING, waiting_since__lte=cutoff
+        ).update(stage=Worker.Stage.DONE)
+        if not claimed:
+            return False
+        finish_worker(worker, TaskOutcome.RELEASED_FROM_WAITING, post_survey=False)
+    return True
+
+
+@dataclass(frozen=True)
+class WaitingState:
+    state: str  # "waiting", "matched", "released" or "elsewhere"
+    waited_s: int
+    max_wait_s: int
+    next_url: str
+
+
+def poll_waiting_room(worker: Worker) -> WaitingState:
+    """One poll of the waiting page: try to match, release after too long, say where to go."""
+    worker.refresh_from_db()
+    if worker.stage == Worker.Stage.WAITING and selectors.may_enter_chat(worker):
+        match_waiting_workers(worker.run)
+        worker.refresh_from_db()
+        if worker.stage == Worker.Stage.WAITING:
+            release_from_waiting(worker)
+            worker.refresh_from_db()
+    now = timezone.now()
+    waited = int((now - worker.waiting_since).total_seconds()) if worker.waiting_since else 0
+    if worker.stage == Worker.Stage.WAITING:
+        state = "waiting"
+    elif worker.stage == Worker.Stage.CHATTING:
+        state = "matched"
+    elif worker.stage == Worker.Stage.DONE and selectors.current_conversation(worker) is None:
+        state = "released"
+    else:
+        state = "elsewhere"
+    return WaitingState(
+        state=state,
+        waited_s=max(0, waited),
+        max_wait_s=worker.run.max_wait_seconds,
+        next_url=stage_url(worker),
+    )
+
+
+def release_stale_waiting_workers() -> int:
+    """Periodic sweep: match whoever can be matched, then release who waited too long."""
+    released = 0
+    for run in CollectionRun.objects.filter(workers__stage=Worker.Stage.WAITING).distinct():
+        match_waiting_workers(run, limit=1000)
+        cutoff = timezone.now() - timedelta(seconds=run.max_wait_seconds)
+        stale = Worker.objects.filter(
+            run=run, stage=Worker.Stage.WAITING, waiting_since__lte=cutoff
+        ).select_related("run")
+        for worker in stale:
+            released += release_from_waiting(worker)
+    return released
+
+
+# --- Conversation state as the protocol shows it ----------------------------------------
+
+
+def _last_message_at(conversation: Conversation, role: str) -> datetime | None:
+    if role == vocabulary.SEEKER:
+        return conversation.seeker_last_message_at
+    return conversation.supporter_last_message_at
+
+
+def can_end(conversation: Conversation, role: str, now: datetime) -> bool:
+    run = conversation.run
+    return (
+        conversation.is_active
+        and role == vocabulary.SEEKER
+        and conversation.turns >= run.min_turns_to_end
+        and selectors.elapsed_seconds(conversation, now) >= run.min_seconds_to_end
+    )
+
+
+def can_report_unresponsive(conversation: Conversation, role: str, now: datetime) -> bool:
+    if not conversation.is_active or role not in (vocabulary.SEEKER, vocabulary.SUPPORTER):
+        return False
+    # A partner who never wrote has been silent since the chat started.
+    last = _last_message_at(conversation, other_role(role)) or conversation.started_at
+    if last is None:
+        return False
+    return (now - last).total_seconds() >= conversation.run.partner_silence_seconds
+
+
+def status_frame(conversation: Conversation, role: str, now: datetime) -> dict[str, Any]:
+    return {
+        "type": "status",
+        "turns": conversation.turns,
+        "elapsed_s": selectors.elapsed_seconds(conversation, now),
+        "can_end": can_end(conversation, role, now),
+        "can_report_unresponsive": can_report_unresponsive(conversation, role, now),
+    }
+
+
+def _statuses(conversation: Conversation, now: datetime) -> dict[str, dict[str, Any]]:
+    return {
+        role: status_frame(conversation, role, now)
+        for role in (vocabulary.SEEKER, vocabulary.SUPPORTER, STAFF)
+    }
+
+
+def message_frame(utterance: Utterance) -> dict[str, Any]:
+    """The full frame of a message, strategy included; `frame_for` strips it for the seeker."""
+    frame: dict[str, Any] = {
+        "type": "message",
+        "seq": utterance.position,
+        "id": utterance.client_message_id or f"seq-{utterance.position}",
+        "speaker": utterance.speaker,
+        "text": utterance.text,
+        "sent_at": (utterance.sent_at or timezone.now()).isoformat(),
+    }
+    if utterance.strategy:
+        frame["strategy"] = utterance.strategy
+    return frame
+
+
+def frame_for(role: str, frame: dict[str, Any]) -> dict[str, Any]:
+    """What one recipient may see of a message frame: the seeker never sees strategies."""
+    if role == vocabulary.SEEKER and "strategy" in frame:
+        return {k: v for k, v in frame.items() if k != "strategy"}
+    return frame
+
+
+def feedback_request_frame(prompt: int) -> dict[str, Any]:
+    return {"type": "feedback_request", "prompt": prompt, "question": vocabulary.FEEDBACK_QUESTION}
+
+
+def _next_url_for(conversation: Conversation, role: str) -> str:
+    if role == STAFF:
+        return reverse("chat:live")
+    worker = conversation.seeker if role == vocabulary.SEEKER else conversation.supporter
+    if worker is None:
+        return reverse("landing")
+    worker.refresh_from_db(fields=["stage"])
+    return stage_url(worker)
+
+
+def ended_frame(conversation: Conversation, role: str) -> dict[str, Any]:
+    return {
+        "type": "ended",
+        "reason": conversation.end_reason,
+        "by": conversation.ended_by,
+        "next_url": _next_url_for(conversation, role),
+    }
+
+
+@dataclass(frozen=True)
+class ChatSession:
+    """What a connecting websocket is told: who it is, the state, and the replay."""
+
+    role: str
+    conversation_id: int
+    hello: dict[str, Any]
+    replay: list[dict[str, Any]]
+    feedback_request: dict[str, Any] | None
+    ended: dict[str, Any] | None
+
+
+def open_session(
+    conversation_id: int, *, worker_id: int | None, staff: bool = False, after: int = 0
+) -> ChatSession:
+    """Authorise a websocket and build its hello, replay (seq > after) and open prompt.
+
+    Raises ChatError "not_found" or "forbidden" (an outsider or an unqualified supporter).
+    """
+    conversation = (
+        Conversation.objects.select_related("run", "seeker", "supporter")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise ChatError("not_found", "There is no such conversation.")
+    if staff:
+        role = STAFF
+    else:
+        role_or_none = selectors.role_in(conversation, worker_id) if worker_id else None
+        if role_or_none is None:
+            raise ChatError("forbidden", "You are not a participant of this conversation.")
+        role = role_or_none
+        if role == vocabulary.SUPPORTER and not (
+            conversation.supporter and conversation.supporter.is_qualified
+        ):
+            raise ChatError("forbidden", "Only qualified supporters may chat.")
+    now = timezone.now()
+    if not conversation.is_active:
+        return ChatSession(role, conversation.pk, {}, [], None, ended_frame(conversation, role))
+    status = status_frame(conversation, role, now)
+    pending = conversation.pending_feedback_prompt if role == vocabulary.SEEKER else None
+    hello = {
+        "type": "hello",
+        "conversation": conversation.pk,
+        "role": role,
+        "last_seq": conversation.last_seq,
+        "state": conversation.state,
+        "turns": status["turns"],
+        "elapsed_s": status["elapsed_s"],
+        "can_end": status["can_end"],
+        "can_report_unresponsive": status["can_report_unresponsive"],
+        "pending_feedback_prompt": pending,
+    }
+    replay = [
+        frame_for(role, message_frame(u))
+        for u in conversation.utterances.filter(position__gt=max(0, after)).order_by("position")
+    ]
+    return ChatSession(
+        role=role,
+        conversation_id=conversation.pk,
+        hello=hello,
+        replay=replay,
+        feedback_request=feedback_request_frame(pending) if pending else None,
+        ended=None,
+    )
+
+
+# --- Messages -----------------------------------------------------------------------------
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def copied_example(text: str) -> SubTask | None:
+    """The tutorial example this message nearly copies word for word, if any."""
+    words = _words(text)
+    if not words:
+        return None
+    for sub in SubTask.objects.exclude(example_supporter="").order_by("order"):
+        example = _words(sub.example_supporter)
+        if len(example) < COPY_MIN_EXAMPLE_WORDS:
+            continue
+        ratio = difflib.SequenceMatcher(None, words, example, autojunk=False).ratio()
+        if ratio >= COPY_SIMILARITY_THRESHOLD:
+            return sub
+    return None
+
+
+def _validate_message(client_id: Any, text: Any, strategy: Any, role: str, max_chars: int) -> None:
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= MAX_CLIENT_ID_CHARS:
+        raise ChatError(
+            "bad_id", f"A message needs an id of 1 to {MAX_CLIENT_ID_CHARS} characters."
+        )
+    if not isinstance(text, str) or not text.strip():
+        raise ChatError("empty_text", "A message needs some text.")
+    if len(text) > max_chars:
+        raise ChatError("text_too_long", f"A message may have at most {max_chars} characters.")
+    if role == vocabulary.SEEKER:
+        if strategy is not None:
+            raise ChatError("strategy_not_allowed", "Only the supporter labels messages.")
+    elif strategy is None or strategy == "":
+        raise ChatError("strategy_required", "Choose a strategy before sending.")
+    elif strategy not in vocabulary.STRATEGY_NAMES:
+        raise ChatError("unknown_strategy", "That is not one of the eight strategies.")
+
+
+@dataclass(frozen=True)
+class MessageResult:
+    ack: dict[str, Any]
+    warning: dict[str, Any] | None
+    duplicate: bool
+
+
+def _lock_active(conversation_id: int, worker_id: int) -> tuple[Conversation, str]:
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("run")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise ChatError("not_found", "There is no such conversation.")
+    role = selectors.role_in(conversation, worker_id)
+    if role is None:
+        raise ChatError("forbidden", "You are not a participant of this conversation.")
+    if not conversation.is_active:
+        raise ChatError("ended", "This conversation has ended.")
+    return conversation, role
+
+
+def post_message(
+    conversation_id: int, worker_id: int, *, client_id: Any, text: Any, strategy: Any = None
+) -> MessageResult:
+    """Store a message (seq = position, allocated under a row lock), then relay it after commit.
+
+    A resend of an id already stored is acknowledged with its original seq and not relayed.
+    The seeker's first message after answering a feedback prompt carries that score.
+    """
+    with transaction.atomic():
+        conversation, role = _lock_active(conversation_id, worker_id)
+        if isinstance(client_id, str) and client_id:
+            existing = conversation.utterances.filter(client_message_id=client_id).first()
+            if existing is not None:
+                if existing.speaker != role:
+                    raise ChatError("bad_id", "That message id is already used.")
+                return MessageResult(
+                    ack={"type": "ack", "id": client_id, "seq": existing.position},
+                    warning=None,
+                    duplicate=True,
+                )
+        _validate_message(client_id, text, strategy, role, conversation.run.max_message_chars)
+        now = timezone.now()
+        seq = conversation.last_seq + 1
+        feedback = None
+        if role == vocabulary.SEEKER:
+            feedback = conversation.pending_feedback_score
+            conversation.pending_feedback_score = None
+            conversation.seeker_last_message_at = now
+            if conversation.last_speaker != role:
+                conversation.seeker_blocks += 1
+        else:
+            conversation.supporter_last_message_at = now
+            conversation.supporter_message_count += 1
+            if conversation.last_speaker != role:
+                conversation.supporter_blocks += 1
+        conversation.last_speaker = role
+        conversation.last_seq = seq
+        utterance = Utterance.objects.create(
+            conversation=conversation,
+            position=seq,
+            speaker=role,
+            text=text,
+            strategy=strategy if role == vocabulary.SUPPORTER else None,
+            feedback=feedback,
+            sent_at=now,
+            client_message_id=client_id,
+        )
+        prompt = None
+        if (
+            role == vocabulary.SUPPORTER
+            and conversation.supporter_message_count % conversation.run.feedback_every == 0
+        ):
+            # A newer prompt replaces one still unanswered: the seeker rates the latest messages.
+            conversation.feedback_prompt_count += 1
+            conversation.pending_feedback_prompt = conversation.feedback_prompt_count
+            prompt = conversation.feedback_prompt_count
+        conversation.save(
+            update_fields=[
+                "last_seq",
+                "last_speaker",
+                "seeker_blocks",
+                "supporter_blocks",
+                "supporter_message_count",
+                "seeker_last_message_at",
+                "supporter_last_message_at",
+                "feedback_prompt_count",
+                "pending_feedback_prompt",
+                "pending_feedback_score",
+            ]
+        )
+        warning = None
+        if role == vocabulary.SUPPORTER:
+            copied = copied_example(text)
+            if copied is not None:
+                Flag.objects.create(
+                    conversation=conversation,
+                    utterance=utterance,
+                    kind=Flag.Kind.COPIED_EXAMPLE,
+                    detail=f"Copies the tutorial example of “{copied.title}”.",
+                )
+                warning = {
+                    "type": "warning",
+                    "code": "copied_example",
+                    "message": (
+                        "Please write in your own words: this message copies an example "
+                        "from the training."
+                    ),
+                }
+        _send_after_commit(
+            conversation.pk,
+            {
+                "kind": "message",
+                "message": message_frame(utterance),
+                "status": _statuses(conversation, now),
+                "feedback_request": feedback_request_frame(prompt) if prompt else None,
+            },
+        )
+    return MessageResult(
+        ack={"type": "ack", "id": client_id, "seq": seq}, warning=warning, duplicate=False
+    )
+
+
+def answer_feedback(
+    conversation_id: int, worker_id: int, *, prompt: Any, score: Any
+) -> dict[str, Any]:
+    """Keep the seeker's stars for an open prompt; they are stored on the next seeker message."""
+    if not isinstance(prompt, int) or isinstance(prompt, bool):
+        raise ChatError("bad_feedback", "Feedback needs the prompt number.")
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        raise ChatError("bad_feedback", "The score must be a whole number from 1 to 5.")
+    with transaction.atomic():
+        conversation, role = _lock_active(conversation_id, worker_id)
+        if role != vocabulary.SEEKER:
+            raise ChatError("feedback_not_allowed", "Only the seeker answers feedback prompts.")
+        if conversation.pending_feedback_prompt != prompt:
+            raise ChatError("no_open_prompt", "There is no open feedback prompt with that number.")
+        Conversation.objects.filter(pk=conversation.pk).update(
+            pending_feedback_prompt=None, pending_feedback_score=score
+        )
+    return {"type": "feedback_ack", "prompt": prompt, "score": score}
+
+
+# --- Endings ------------------------------------------------------------------------------
+
+# reason -> (end_reason, ender's outcome, partner's outcome); True = goes to the post-chat survey
+_ENDINGS: dict[str, tuple[str, tuple[TaskOutcome, bool], tuple[TaskOutcome, bool]]] = {
+    "finished": (
+        Conversation.EndReason.FINISHED,
+        (TaskOutcome.FINISHED, True),
+        (TaskOutcome.FINISHED, True),
+    ),
+    "leave": (
+        "{role}_left",
+        (TaskOutcome.LEFT_EARLY, False),
+        (TaskOutcome.PARTNER_UNRESPONSIVE, True),
+    ),
+    "partner_unresponsive": (
+        Conversation.EndReason.PARTNER_UNRESPONSIVE,
+        (TaskOutcome.PARTNER_UNRESPONSIVE, True),
+        (TaskOutcome.LEFT_EARLY, False),
+    ),
+}
+
+
+def end_conversation(conversation_id: int, worker_id: int, *, reason: Any) -> dict[str, Any]:
+    """End a chat the one way the rules allow, record both outcomes, tell both sides.
+
+    finished: the seeker, after min turns and min time; both 03 → post-chat survey.
+    leave: anyone, any time; leaver 01 → status page, partner 02 → post-chat survey.
+    partner_unresponsive: after the partner's silence; reporter 02 → survey, partner 01.
+    Returns the caller's own `ended` frame.
+    """
+    if reason not in _ENDINGS:
+        raise ChatError(
+            "unknown_reason", "The end reason must be finished, partner_unresponsive or leave."
+        )
+    with transaction.atomic():
+        conversation, role = _lock_active(conversation_id, worker_id)
+        now = timezone.now()
+        if reason == "finished" and not can_end(conversation, role, now):
+            raise ChatError(
+                "end_not_allowed",
+                "The seeker can end the conversation after the minimum turns and time.",
+            )
+        if reason == "partner_unresponsive" and not can_report_unresponsive(
+            conversation, role, now
+        ):
+            raise ChatError("end_not_allowed", "Your partner wrote recently; please wait a little.")
+        end_reason, (ender_outcome, ender_survey), (partner_outcome, partner_survey) = _ENDINGS[
+            reason
+        ]
+        end_reason = end_reason.format(role=role)
+        claimed = Conversation.objects.filter(
+            pk=conversation.pk, state=Conversation.State.ACTIVE
+        ).update(state=Conversation.State.ENDED, ended_at=now, ended_by=role, end_reason=end_reason)
+        if not claimed:
+            raise ChatError("ended", "This conversation has ended.")
+        conversation.refresh_from_db()
+        workers = Worker.objects.select_related("run").in_bulk(
+            [conversation.seeker_id, conversation.supporter_id]
+        )
+        seeker, supporter = workers[conversation.seeker_id], workers[conversation.supporter_id]
+        ender, partner = (seeker, supporter) if role == vocabulary.SEEKER else (supporter, seeker)
+        finish_worker(ender, ender_outcome, post_survey=ender_survey)
+        finish_worker(partner, partner_outcome, post_survey=partner_survey)
+        frames = {
+            r: ended_frame(conversation, r)
+            for r in (vocabulary.SEEKER, vocabulary.SUPPORTER, STAFF)
+        }
+        _send_after_commit(
+            conversation.pk,
+            {
+                "kind": "ended",
+                "reason": end_reason,
+                "by": role,
+                "next_url": {r: f["next_url"] for r, f in frames.items()},
+            },
+        )
+    return frames[role]
+
+
+async def send_typing(conversation_id: int, role: str) -> None:
+    """Tell the partner someone is typing. Nothing is stored, so nothing to wait for."""
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(
+            group_name(conversation_id),
+            {"type": "chat.event", "event": {"kind": "typing", "speaker": role}},
+        )

@@ -1,0 +1,13 @@
+"""Periodic chat jobs. Safe to run twice: every claim is a conditional UPDATE."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from chat import services
+
+
+@shared_task
+def release_stale_waiting_workers() -> int:
+    """Match who can be matched, then release workers who waited longer than their run allows."""
+    return services.release_stale_waiting_workers()

@@ -1,0 +1,116 @@
+"""Chat pages: the waiting room, the chat room, and staff's live view. Parse → one call → render."""
+
+from __future__ import annotations
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from chat import selectors
+from chat.models import Conversation
+from crowd.models import Worker
+from crowd.views import stage_url, worker_required
+
+
+def refuse_unqualified(worker: Worker) -> bool:
+    """Supporters who have not passed the training never reach any part of the chat."""
+    return worker.is_supporter and not worker.is_qualified
+
+
+def _not_allowed(request: HttpRequest) -> HttpResponse:
+    return render(request, "chat/not_allowed.html", status=403)
+
+
+def _run_settings(worker: Worker) -> dict[str, int]:
+    run = worker.run
+    return {
+        "max_wait_seconds": run.max_wait_seconds,
+        "min_turns_to_end": run.min_turns_to_end,
+        "min_seconds_to_end": run.min_seconds_to_end,
+        "partner_silence_seconds": run.partner_silence_seconds,
+        "max_message_chars": run.max_message_chars,
+    }
+
+
+@worker_required
+def waiting(request: HttpRequest) -> HttpResponse:
+    worker: Worker = request.worker  # type: ignore[attr-defined]
+    if refuse_unqualified(worker):
+        return _not_allowed(request)
+    if worker.stage != Worker.Stage.WAITING:
+        return redirect(stage_url(worker))
+    if not selectors.may_enter_chat(worker):
+        return _not_allowed(request)
+    return render(
+        request,
+        "chat/waiting.html",
+        {
+            "worker": worker,
+            "config": {
+                "pollUrl": reverse("chat-api-match"),
+                "waitingSince": worker.waiting_since.isoformat() if worker.waiting_since else None,
+                "maxWaitSeconds": worker.run.max_wait_seconds,
+            },
+        },
+    )
+
+
+@worker_required
+def room(request: HttpRequest) -> HttpResponse:
+    worker: Worker = request.worker  # type: ignore[attr-defined]
+    if refuse_unqualified(worker):
+        return _not_allowed(request)
+    conversation = selectors.current_conversation(worker)
+    if worker.stage != Worker.Stage.CHATTING or conversation is None:
+        return redirect(stage_url(worker))
+    role = selectors.role_in(conversation, worker.pk)
+    return render(
+        request,
+        "chat/room.html",
+        {
+            "conversation": conversation,
+            "role": role,
+            "guide": selectors.strategy_guide() if worker.is_supporter else [],
+            "config": {
+                "conversation": conversation.pk,
+                "role": role,
+                "wsPath": f"/ws/chat/{conversation.pk}/",
+                "readOnly": False,
+                **_run_settings(worker),
+            },
+        },
+    )
+
+
+@staff_member_required
+def live(request: HttpRequest) -> HttpResponse:
+    return render(request, "chat/live.html", {"rows": selectors.active_conversations()})
+
+
+@staff_member_required
+def live_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = Conversation.objects.select_related("run").filter(pk=conversation_id).first()
+    if conversation is None:
+        raise Http404("No such conversation.")
+    run = conversation.run
+    return render(
+        request,
+        "chat/room.html",
+        {
+            "conversation": conversation,
+            "role": "staff",
+            "guide": [],
+            "config": {
+                "conversation": conversation.pk,
+                "role": "staff",
+                "wsPath": f"/ws/chat/{conversation.pk}/watch/",
+                "readOnly": True,
+                "max_wait_seconds": run.max_wait_seconds,
+                "min_turns_to_end": run.min_turns_to_end,
+                "min_seconds_to_end": run.min_seconds_to_end,
+                "partner_silence_seconds": run.partner_silence_seconds,
+                "max_message_chars": run.max_message_chars,
+            },
+        },
+    )

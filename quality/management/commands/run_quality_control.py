@@ -1,0 +1,55 @@
+"""`manage.py run_quality_control`: the periodic quality-control job, run by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from crowd.models import CollectionRun
+from quality import services
+
+
+class Command(BaseCommand):
+    help = (
+        "Judge ended conversations that are pending (preliminary filter, then auto-approval), "
+        "print the counts, and write a release of the approved set."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--run", metavar="NAME", help="only conversations of this collection run"
+        )
+        parser.add_argument(
+            "--rejudge",
+            action="store_true",
+            help="judge again what the rules decided earlier (reviewers' decisions are kept)",
+        )
+        parser.add_argument(
+            "--no-release", action="store_true", help="judge only; do not write a release file"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        run = None
+        if options["run"]:
+            run = CollectionRun.objects.filter(name=options["run"]).first()
+            if run is None:
+                raise CommandError(f"no collection run named {options['run']!r}")
+        try:
+            result = services.run_quality_control(
+                run=run, rejudge=options["rejudge"], release=not options["no_release"]
+            )
+        except services.QualityError as exc:
+            raise CommandError(str(exc)) from exc
+        c = result.counts
+        self.stdout.write(
+            f"judged {c.judged}: filtered={c.filtered} approved={c.approved} review={c.review}"
+            + (f" (skipped {c.skipped} held by another job)" if c.skipped else "")
+        )
+        totals = " ".join(f"{k}={v}" for k, v in result.totals.items())
+        self.stdout.write(f"totals: {totals}")
+        if result.release is not None:
+            r = result.release
+            self.stdout.write(f"release {r.number}: {r.count} conversations -> {r.path}")
+        elif not options["no_release"]:
+            self.stdout.write("no new release: the approved set is unchanged")

@@ -1,0 +1,225 @@
+"""Quality-control reads for staff pages and re-labellers, returned as plain data.
+
+Templates receive lists and dicts built here, so nothing in a template queries the database.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import F, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from chat.models import Conversation, Utterance
+from crowd import vocabulary
+from crowd.models import Worker
+from quality.models import (
+    Correction,
+    Decision,
+    Flag,
+    Relabel,
+    RelabelAssignment,
+    Release,
+    Review,
+    ReviewClaim,
+)
+from quality.services import _claim_expiry
+from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
+
+
+@dataclass
+class QueueRow:
+    conversation_id: int
+    problem_type: str
+    emotion_type: str
+    waiting_since: datetime
+    reasons: list[str]
+    claimed_by: str | None
+
+
+def review_queue_conversations() -> QuerySet[Conversation]:
+    """Conversations waiting for a reviewer, oldest first."""
+    return (
+        Conversation.objects.filter(quality_status=Conversation.QualityStatus.REVIEW)
+        .annotate(since=Coalesce(F("ended_at"), F("created_at")))
+        .order_by("since", "pk")
+    )
+
+
+def queue_rows(conversations: list[Conversation]) -> list[QueueRow]:
+    """One row per conversation with why it is there (failed criteria, open flags) and its claim."""
+    ids = [c.pk for c in conversations]
+    latest: dict[int, Decision] = {}
+    for decision in Decision.objects.filter(conversation_id__in=ids).order_by(
+        "conversation_id", "-decided_at", "-pk"
+    ):
+        latest.setdefault(decision.conversation_id, decision)
+    flags: dict[int, list[str]] = defaultdict(list)
+    for conv_id, kind in Flag.objects.filter(
+        conversation_id__in=ids, resolved_at__isnull=True
+    ).values_list("conversation_id", "kind"):
+        label = Flag.Kind(kind).label
+        if label not in flags[conv_id]:
+            flags[conv_id].append(label)
+    claims = {
+        c.conversation_id: c.reviewer.get_username()
+        for c in ReviewClaim.objects.filter(
+            conversation_id__in=ids, claimed_at__gte=_claim_expiry()
+        ).select_related("reviewer")
+    }
+    rows = []
+    for conv in conversations:
+        found = latest.get(conv.pk)
+        reasons = [r for r in (found.reasons if found else []) if not r.startswith("flag: ")]
+        reasons += [f"flag: {label}" for label in flags.get(conv.pk, [])]
+        rows.append(
+            QueueRow(
+                conversation_id=conv.pk,
+                problem_type=conv.problem_type,
+                emotion_type=conv.emotion_type,
+                waiting_since=getattr(conv, "since", None) or conv.created_at,
+                reasons=reasons,
+                claimed_by=claims.get(conv.pk),
+            )
+        )
+    return rows
+
+
+@dataclass
+class ReviewDetail:
+    conversation: Conversation
+    utterances: list[dict[str, Any]]
+    seeker_survey: SeekerPostChatSurvey | None
+    supporter_survey: SupporterPostChatSurvey | None
+    decision: Decision | None
+    flags: list[Flag]
+    corrections: list[Correction]
+    reviews: list[Review]
+    claimed_by: str | None
+    claimed_by_me: bool
+    claim_expires_at: datetime | None
+    strategies: list[dict[str, str]] = field(default_factory=list)
+
+
+def review_detail(conversation: Conversation, reviewer: Any) -> ReviewDetail:
+    utterance_flags: dict[int, list[str]] = defaultdict(list)
+    flags = list(Flag.objects.filter(conversation=conversation).order_by("created_at", "pk"))
+    for flag in flags:
+        if flag.utterance_id is not None and flag.resolved_at is None:
+            utterance_flags[flag.utterance_id].append(flag.get_kind_display())
+    corrections = list(
+        Correction.objects.filter(conversation=conversation).select_related("corrected_by")
+    )
+    original: dict[int, str] = {}
+    for c in corrections:
+        if c.utterance_id is not None:
+            original.setdefault(c.utterance_id, c.original_value)
+    utterances = [
+        {
+            "pk": u.pk,
+            "position": u.position,
+            "speaker": u.speaker,
+            "text": u.text,
+            "strategy": u.strategy,
+            "feedback": u.feedback,
+            "original_strategy": original.get(u.pk),
+            "flags": utterance_flags.get(u.pk, []),
+        }
+        for u in Utterance.objects.filter(conversation=conversation).order_by("position")
+    ]
+    claim = (
+        ReviewClaim.objects.filter(conversation=conversation, claimed_at__gte=_claim_expiry())
+        .select_related("reviewer")
+        .first()
+    )
+    return ReviewDetail(
+        conversation=conversation,
+        utterances=utterances,
+        seeker_survey=SeekerPostChatSurvey.objects.filter(conversation=conversation).first(),
+        supporter_survey=SupporterPostChatSurvey.objects.filter(conversation=conversation).first(),
+        decision=Decision.objects.filter(conversation=conversation)
+        .order_by("-decided_at", "-pk")
+        .first(),
+        flags=flags,
+        corrections=corrections,
+        reviews=list(Review.objects.filter(conversation=conversation).select_related("reviewer")),
+        claimed_by=claim.reviewer.get_username() if claim else None,
+        claimed_by_me=bool(claim and claim.reviewer_id == reviewer.pk),
+        claim_expires_at=(claim.claimed_at + (timezone.now() - _claim_expiry()) if claim else None),
+        strategies=strategy_help(),
+    )
+
+
+def strategy_help() -> list[dict[str, str]]:
+    """The eight strategies with their definitions from the tutorial content where present."""
+    from tutorial.models import SubTask
+
+    definitions = dict(
+        SubTask.objects.filter(key__in=vocabulary.STRATEGY_NAMES).values_list("key", "definition")
+    )
+    return [
+        {"name": s.name, "code": s.code, "definition": definitions.get(s.name, "")}
+        for s in vocabulary.STRATEGIES
+    ]
+
+
+def releases() -> list[Release]:
+    return list(Release.objects.order_by("-number"))
+
+
+# --------------------------------------------------------------------------- relabelling
+
+
+def open_assignments(worker: Worker) -> list[RelabelAssignment]:
+    return list(
+        RelabelAssignment.objects.filter(worker=worker, completed_at__isnull=True).order_by(
+            "assigned_at", "pk"
+        )
+    )
+
+
+def relabel_items(assignment: RelabelAssignment) -> list[dict[str, Any]]:
+    """The conversation to re-label; the original labels are hidden so they do not anchor."""
+    return [
+        {"pk": u.pk, "position": u.position, "speaker": u.speaker, "text": u.text}
+        for u in Utterance.objects.filter(conversation_id=assignment.conversation_id).order_by(
+            "position"
+        )
+    ]
+
+
+def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
+    """Cohen's kappa of two label sequences given as (a, b) pairs; None when undefined."""
+    n = len(pairs)
+    if not n:
+        return None
+    observed = sum(a == b for a, b in pairs) / n
+    left = Counter(a for a, _ in pairs)
+    right = Counter(b for _, b in pairs)
+    expected = sum(left[k] * right.get(k, 0) for k in left) / (n * n)
+    if expected >= 1:
+        return None
+    return (observed - expected) / (1 - expected)
+
+
+def relabel_agreement() -> dict[str, Any]:
+    """Original labels against re-labels: overall kappa and one-vs-rest kappa per strategy."""
+    pairs = list(Relabel.objects.values_list("original_strategy", "strategy"))
+    rows = []
+    for s in vocabulary.STRATEGIES:
+        binary = [(a == s.name, b == s.name) for a, b in pairs]
+        rows.append(
+            {
+                "strategy": s.name,
+                "code": s.code,
+                "original": sum(a for a, _ in binary),
+                "relabelled": sum(b for _, b in binary),
+                "both": sum(a and b for a, b in binary),
+                "kappa": cohen_kappa([(str(a), str(b)) for a, b in binary]),
+            }
+        )
+    return {"pairs": len(pairs), "overall_kappa": cohen_kappa(pairs), "rows": rows}

@@ -1,0 +1,240 @@
+"""Quality pages: the reviewers' queue, releases, relabelling (staff) and the re-labeller's page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from chat.models import Conversation, Utterance
+from crowd import vocabulary
+from crowd.models import Worker
+from crowd.selectors import current_worker
+from quality import selectors, services
+from quality.models import RelabelAssignment, Release
+
+QUEUE_PAGE_SIZE = 50
+
+
+@staff_member_required
+def queue(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.review_queue_conversations(), QUEUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = selectors.queue_rows(list(page.object_list))
+    return render(request, "quality/queue.html", {"page": page, "rows": rows})
+
+
+@staff_member_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = get_object_or_404(Conversation, pk=pk)
+    data = selectors.review_detail(conversation, request.user)
+    return render(request, "quality/detail.html", {"d": data, "c": conversation})
+
+
+def _back(pk: int) -> HttpResponse:
+    return redirect("quality:detail", pk=pk)
+
+
+@staff_member_required
+@require_POST
+def claim(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = get_object_or_404(Conversation, pk=pk)
+    try:
+        services.claim_for_review(conversation, request.user)  # type: ignore[arg-type]
+    except services.QualityError as exc:
+        messages.error(request, str(exc))
+    return _back(pk)
+
+
+@staff_member_required
+@require_POST
+def unclaim(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = get_object_or_404(Conversation, pk=pk)
+    services.release_review_claim(conversation, request.user)  # type: ignore[arg-type]
+    return redirect("quality:queue")
+
+
+@staff_member_required
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = get_object_or_404(Conversation, pk=pk)
+    try:
+        review = services.decide_review(
+            conversation,
+            request.user,  # type: ignore[arg-type]
+            request.POST.get("verdict", ""),
+            request.POST.get("reason", ""),
+        )
+    except services.QualityError as exc:
+        messages.error(request, str(exc))
+        return _back(pk)
+    messages.success(request, f"Conversation #{pk} {review.verdict}.")
+    return redirect("quality:queue")
+
+
+@staff_member_required
+@require_POST
+def correct_strategy(request: HttpRequest, pk: int) -> HttpResponse:
+    utterance = get_object_or_404(
+        Utterance.objects.select_related("conversation"),
+        pk=request.POST.get("utterance") or 0,
+        conversation_id=pk,
+    )
+    try:
+        services.correct_strategy(
+            utterance,
+            request.user,  # type: ignore[arg-type]
+            request.POST.get("strategy", ""),
+            request.POST.get("reason", ""),
+        )
+    except services.QualityError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Strategy of message {utterance.position} corrected.")
+    return _back(pk)
+
+
+@staff_member_required
+@require_POST
+def correct_intensity(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = get_object_or_404(Conversation, pk=pk)
+    try:
+        value = int(request.POST.get("value", ""))
+    except ValueError:
+        messages.error(request, "emotion intensity must be a whole number from 1 to 5")
+        return _back(pk)
+    try:
+        services.correct_initial_intensity(
+            conversation,
+            request.user,  # type: ignore[arg-type]
+            value,
+            request.POST.get("reason", ""),
+        )
+    except services.QualityError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Initial emotion intensity corrected.")
+    return _back(pk)
+
+
+@staff_member_required
+def release_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "quality/releases.html", {"releases": selectors.releases()})
+
+
+@staff_member_required
+def release_download(request: HttpRequest, number: int) -> FileResponse:
+    release = get_object_or_404(Release, number=number)
+    path = Path(release.path)
+    # Serve only files inside the export folder, whatever the row says.
+    root = Path(settings.ESCONV_EXPORT_DIR).resolve()
+    if not path.resolve().is_relative_to(root) or not path.is_file():
+        raise Http404("the release file is missing")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+
+
+@staff_member_required
+def agreement(request: HttpRequest) -> HttpResponse:
+    return render(request, "quality/agreement.html", {"a": selectors.relabel_agreement()})
+
+
+@staff_member_required
+def assign(request: HttpRequest) -> HttpResponse:
+    """Assign approved conversations to qualified supporters for re-labelling."""
+    if request.method == "POST":
+        try:
+            conv_ids = [int(x) for x in request.POST.getlist("conversations")]
+            worker_ids = [int(x) for x in request.POST.getlist("workers")]
+        except ValueError:
+            messages.error(request, "choose conversations and workers from the lists")
+            return redirect("quality:assign")
+        if not conv_ids or not worker_ids:
+            messages.error(request, "choose at least one conversation and one supporter")
+            return redirect("quality:assign")
+        try:
+            created = services.assign_relabelling(
+                Conversation.objects.filter(pk__in=conv_ids),
+                Worker.objects.filter(pk__in=worker_ids),
+                by=request.user,  # type: ignore[arg-type]
+            )
+        except services.QualityError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{created} re-labelling assignments created.")
+        return redirect("quality:assign")
+    conversations = list(
+        Conversation.objects.filter(quality_status=Conversation.QualityStatus.APPROVED).order_by(
+            "-pk"
+        )[:200]
+    )
+    workers = list(
+        Worker.objects.filter(
+            role=vocabulary.SUPPORTER, qualification=Worker.Qualification.QUALIFIED
+        ).order_by("pk")[:500]
+    )
+    return render(
+        request, "quality/assign.html", {"conversations": conversations, "workers": workers}
+    )
+
+
+# --------------------------------------------------------------------------- re-labellers
+
+
+def _relabeller(request: HttpRequest) -> Worker | None:
+    worker = current_worker(request)
+    if worker is None or not worker.is_supporter or not worker.is_qualified:
+        return None
+    return worker
+
+
+def relabel_tasks(request: HttpRequest) -> HttpResponse:
+    worker = _relabeller(request)
+    if worker is None:
+        return render(request, "quality/relabel_refused.html", status=403)
+    return render(
+        request, "quality/relabel_tasks.html", {"assignments": selectors.open_assignments(worker)}
+    )
+
+
+def relabel(request: HttpRequest, pk: int) -> HttpResponse:
+    worker = _relabeller(request)
+    if worker is None:
+        return render(request, "quality/relabel_refused.html", status=403)
+    assignment = get_object_or_404(RelabelAssignment, pk=pk, worker=worker)
+    chosen: dict[int, str] = {}
+    status = 200
+    if request.method == "POST" and assignment.completed_at is not None:
+        status = 409  # submitted already: the page says so
+    elif request.method == "POST":
+        for key in request.POST:
+            value = request.POST.get(key, "")
+            if key.startswith("u-") and key[2:].isdigit() and value:
+                chosen[int(key[2:])] = value
+        try:
+            services.submit_relabels(assignment, worker, chosen)
+        except services.QualityError as exc:
+            messages.error(request, str(exc))
+            status = 400
+        else:
+            messages.success(request, "Thank you — your labels are saved.")
+            return redirect("quality:relabel_tasks")
+    items = selectors.relabel_items(assignment)
+    for item in items:
+        item["chosen"] = chosen.get(item["pk"], "")
+    return render(
+        request,
+        "quality/relabel.html",
+        {
+            "assignment": assignment,
+            "items": items,
+            "strategies": selectors.strategy_help(),
+        },
+        status=status,
+    )

@@ -1,0 +1,438 @@
+// The chat room: a websocket client of the protocol in docs/chat.md.
+// Every message is rendered with textContent (never innerHTML), unacknowledged messages are
+// kept (also across reloads, in sessionStorage) and re-sent after a reconnect, and reconnects
+// ask only for what came after the last seq this page has seen.
+const config = JSON.parse(document.getElementById("chat-config").textContent);
+const guide = JSON.parse(document.getElementById("strategy-guide").textContent);
+const role = config.role;
+const partnerRole = role === "seeker" ? "supporter" : "seeker";
+const $ = (id) => document.getElementById(id);
+
+const log = $("messages");
+const turnsEl = $("turns");
+const elapsedEl = $("elapsed");
+const connEl = $("conn");
+const typingEl = $("typing");
+const noticeEl = $("notice");
+const composer = $("composer");
+const textEl = $("text");
+const sendBtn = $("send");
+const endBtn = $("end");
+const reportBtn = $("report");
+const leaveBtn = $("leave");
+const leaveDialog = $("leave-dialog");
+const feedbackForm = $("feedback");
+const helpEl = $("strategy-help");
+
+const PENDING_KEY = `esc-chat-pending-${config.conversation}`;
+const seen = new Set();
+let lastSeq = 0;
+let socket = null;
+let backoff = 500;
+let ended = false;
+let fatal = false;
+let turns = 0;
+let startedAt = Date.now();
+let partnerLastAt = null;
+let serverCanEnd = false;
+let serverCanReport = false;
+let openPrompt = null;
+let typingTimer = null;
+let lastTypingSent = 0;
+// Messages sent but not acknowledged yet, oldest first: {id, text, strategy}.
+let pending = loadPending();
+
+function loadPending() {
+  try {
+    return JSON.parse(sessionStorage.getItem(PENDING_KEY) || "[]");
+  } catch {
+    return [];
+  }
+}
+
+function savePending() {
+  sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
+}
+
+function format(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
+}
+
+function showNotice(text, kind = "info") {
+  noticeEl.textContent = text;
+  noticeEl.dataset.kind = kind;
+  noticeEl.hidden = false;
+}
+
+function setConn(state, label) {
+  connEl.dataset.state = state;
+  connEl.textContent = label;
+}
+
+// --- Rendering -----------------------------------------------------------------------
+
+function speakerLabel(speaker) {
+  if (role === "staff") return speaker === "seeker" ? "Seeker" : "Supporter";
+  return speaker === role ? "You" : speaker === "seeker" ? "Help-seeker" : "Supporter";
+}
+
+function bubble({ id, speaker, text, strategy, sentAt, seq }) {
+  const li = document.createElement("li");
+  li.className = `msg from-${speaker}${speaker === role ? " mine" : ""}`;
+  li.dataset.id = id;
+  if (seq) li.dataset.seq = String(seq);
+  const meta = document.createElement("div");
+  meta.className = "msg-meta";
+  const who = document.createElement("span");
+  who.className = "msg-who";
+  who.textContent = speakerLabel(speaker);
+  meta.append(who);
+  if (strategy && role !== "seeker") {
+    const tag = document.createElement("span");
+    tag.className = "msg-strategy";
+    tag.textContent = strategy;
+    meta.append(tag);
+  }
+  const time = document.createElement("time");
+  time.className = "msg-time";
+  if (sentAt) {
+    time.dateTime = sentAt;
+    time.textContent = new Date(sentAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  } else {
+    time.textContent = "sending…";
+  }
+  meta.append(time);
+  const body = document.createElement("p");
+  body.className = "msg-text";
+  body.textContent = text;
+  li.append(meta, body);
+  return li;
+}
+
+function scrollToEnd() {
+  log.scrollTop = log.scrollHeight;
+}
+
+function renderMessage(frame) {
+  if (seen.has(frame.seq)) return;
+  seen.add(frame.seq);
+  lastSeq = Math.max(lastSeq, frame.seq);
+  const li = bubble({
+    id: frame.id,
+    speaker: frame.speaker,
+    text: frame.text,
+    strategy: frame.strategy,
+    sentAt: frame.sent_at,
+    seq: frame.seq,
+  });
+  // Our own echo replaces the "sending…" bubble.
+  const draft = log.querySelector(`li.draft[data-id="${CSS.escape(frame.id)}"]`);
+  if (draft) draft.remove();
+  // Keep seq order even if two events cross on the way.
+  const later = [...log.querySelectorAll("li[data-seq]")].find((el) => Number(el.dataset.seq) > frame.seq);
+  if (later) log.insertBefore(li, later);
+  else {
+    const firstDraft = log.querySelector("li.draft");
+    if (firstDraft) log.insertBefore(li, firstDraft);
+    else log.append(li);
+  }
+  if (frame.speaker === partnerRole) {
+    partnerLastAt = Date.parse(frame.sent_at) || Date.now();
+    typingEl.hidden = true;
+  }
+  scrollToEnd();
+}
+
+function renderDraft(item) {
+  if (log.querySelector(`li[data-id="${CSS.escape(item.id)}"]`)) return;
+  const li = bubble({ id: item.id, speaker: role, text: item.text, strategy: item.strategy });
+  li.classList.add("draft");
+  log.append(li);
+  scrollToEnd();
+}
+
+// --- Status and the three ways out ---------------------------------------------------
+
+function elapsedSeconds() {
+  return (Date.now() - startedAt) / 1000;
+}
+
+function applyStatus(frame) {
+  turns = frame.turns;
+  startedAt = Date.now() - frame.elapsed_s * 1000;
+  serverCanEnd = frame.can_end;
+  serverCanReport = frame.can_report_unresponsive;
+  refreshControls();
+}
+
+function refreshControls() {
+  turnsEl.textContent = String(turns);
+  elapsedEl.textContent = format(elapsedSeconds());
+  if (ended || role === "staff") return;
+  // The server decides; these local estimates only unlock buttons as time passes between
+  // status frames (the server still refuses an early request with an error frame).
+  const canEnd =
+    serverCanEnd ||
+    (role === "seeker" && turns >= config.min_turns_to_end && elapsedSeconds() >= config.min_seconds_to_end);
+  const silentSince = partnerLastAt ?? startedAt;
+  const canReport = serverCanReport || (Date.now() - silentSince) / 1000 >= config.partner_silence_seconds;
+  if (endBtn) endBtn.disabled = !canEnd;
+  if (reportBtn) reportBtn.disabled = !canReport;
+  if (sendBtn) sendBtn.disabled = !canSend();
+}
+
+function send(frame) {
+  if (socket && socket.readyState === WebSocket.OPEN) {
+    socket.send(JSON.stringify(frame));
+    return true;
+  }
+  return false;
+}
+
+function endWith(reason) {
+  if (!send({ type: "end", reason })) showNotice("Not connected — please try again in a moment.", "error");
+}
+
+// --- Composer --------------------------------------------------------------------------
+
+function chosenStrategy() {
+  const checked = composer?.querySelector("input[name=strategy]:checked");
+  return checked ? checked.value : null;
+}
+
+function canSend() {
+  if (ended || !textEl) return false;
+  if (!textEl.value.trim()) return false;
+  if (role === "supporter" && !chosenStrategy()) return false;
+  return true;
+}
+
+function showStrategyHelp(name) {
+  const entry = guide.find((g) => g.name === name);
+  helpEl.replaceChildren();
+  const title = document.createElement("p");
+  title.className = "strategy-name";
+  title.textContent = name;
+  helpEl.append(title);
+  if (entry && entry.definition) {
+    const def = document.createElement("p");
+    def.textContent = entry.definition;
+    helpEl.append(def);
+  }
+  if (entry && entry.example_supporter) {
+    const ex = document.createElement("p");
+    ex.className = "strategy-example";
+    ex.textContent = `Example: “${entry.example_supporter}” — write your own words, do not copy it.`;
+    helpEl.append(ex);
+  }
+}
+
+function resetStrategy() {
+  composer?.querySelectorAll("input[name=strategy]").forEach((input) => {
+    input.checked = false;
+  });
+  if (helpEl) {
+    helpEl.replaceChildren();
+    const p = document.createElement("p");
+    p.className = "muted";
+    p.textContent = "Pick the strategy of your next message.";
+    helpEl.append(p);
+  }
+}
+
+function submitMessage() {
+  if (!canSend()) return;
+  const item = { id: crypto.randomUUID(), text: textEl.value };
+  if (role === "supporter") item.strategy = chosenStrategy();
+  pending.push(item);
+  savePending();
+  renderDraft(item);
+  send({ type: "message", ...item });
+  textEl.value = "";
+  resetStrategy();
+  refreshControls();
+  textEl.focus();
+}
+
+function flushPending() {
+  for (const item of pending) {
+    renderDraft(item);
+    send({ type: "message", ...item });
+  }
+}
+
+function forget(id) {
+  pending = pending.filter((p) => p.id !== id);
+  savePending();
+}
+
+// --- Feedback ------------------------------------------------------------------------------
+
+function askFeedback(prompt) {
+  if (!feedbackForm) return;
+  openPrompt = prompt;
+  feedbackForm.querySelectorAll("input[name=score]").forEach((i) => {
+    i.checked = false;
+  });
+  $("feedback-send").disabled = true;
+  feedbackForm.hidden = false;
+}
+
+// --- The socket ------------------------------------------------------------------------------
+
+function handle(frame) {
+  switch (frame.type) {
+    case "hello":
+      applyStatus(frame);
+      if (frame.pending_feedback_prompt == null && feedbackForm) feedbackForm.hidden = true;
+      break;
+    case "message":
+      renderMessage(frame);
+      if (frame.speaker === role) forget(frame.id);
+      break;
+    case "ack":
+      forget(frame.id);
+      break;
+    case "status":
+      applyStatus(frame);
+      break;
+    case "typing":
+      typingEl.hidden = false;
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(() => {
+        typingEl.hidden = true;
+      }, 4000);
+      break;
+    case "feedback_request":
+      askFeedback(frame.prompt);
+      break;
+    case "feedback_ack":
+      if (feedbackForm) feedbackForm.hidden = true;
+      openPrompt = null;
+      showNotice("Thank you — your rating is saved.", "ok");
+      setTimeout(() => {
+        if (noticeEl.dataset.kind === "ok") noticeEl.hidden = true;
+      }, 3000);
+      break;
+    case "warning":
+      showNotice(frame.message, "warn");
+      break;
+    case "error": {
+      if (frame.ref && pending.some((p) => p.id === frame.ref)) {
+        // The server refused this message; sending it again would be refused again.
+        forget(frame.ref);
+        log.querySelector(`li.draft[data-id="${CSS.escape(frame.ref)}"]`)?.classList.add("failed");
+      }
+      showNotice(frame.message, "error");
+      break;
+    }
+    case "ended":
+      ended = true;
+      sessionStorage.removeItem(PENDING_KEY);
+      showNotice(
+        role === "staff" ? "This conversation has ended." : "The conversation has ended. Taking you to the next step…",
+        "ok",
+      );
+      document.body.classList.add("chat-ended");
+      refreshControls();
+      if (frame.next_url && role !== "staff") setTimeout(() => window.location.assign(frame.next_url), 1200);
+      break;
+    default:
+      break;
+  }
+}
+
+function connect() {
+  if (fatal || ended) return;
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  const url = `${scheme}://${window.location.host}${config.wsPath}?after=${lastSeq}`;
+  setConn("connecting", "connecting…");
+  socket = new WebSocket(url);
+  socket.addEventListener("open", () => {
+    backoff = 500;
+    setConn("open", "live");
+  });
+  let flushed = false;
+  socket.addEventListener("message", (event) => {
+    let frame;
+    try {
+      frame = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    handle(frame);
+    // The hello and replay come first; resend what the server may not have stored yet.
+    if (frame.type === "hello" && !flushed) {
+      flushed = true;
+      queueMicrotask(flushPending);
+    }
+  });
+  socket.addEventListener("close", (event) => {
+    setConn("closed", "offline");
+    if (ended) return;
+    if ([4401, 4403, 4404].includes(event.code)) {
+      fatal = true;
+      showNotice("You cannot join this conversation. Please reload the page or use your task link.", "error");
+      return;
+    }
+    if (event.code === 4409) return;
+    const delay = Math.min(backoff, 15000) * (0.75 + Math.random() * 0.5);
+    backoff *= 2;
+    setTimeout(connect, delay);
+  });
+}
+
+// --- Wiring ------------------------------------------------------------------------------
+
+if (composer) {
+  composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitMessage();
+  });
+  textEl.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submitMessage();
+    }
+  });
+  textEl.addEventListener("input", () => {
+    refreshControls();
+    if (Date.now() - lastTypingSent > 2500 && textEl.value) {
+      lastTypingSent = Date.now();
+      send({ type: "typing" });
+    }
+  });
+  composer.querySelectorAll("input[name=strategy]").forEach((input) => {
+    input.addEventListener("change", () => {
+      showStrategyHelp(input.value);
+      refreshControls();
+    });
+  });
+}
+
+if (feedbackForm) {
+  feedbackForm.addEventListener("change", () => {
+    $("feedback-send").disabled = !feedbackForm.querySelector("input[name=score]:checked");
+  });
+  feedbackForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const checked = feedbackForm.querySelector("input[name=score]:checked");
+    if (!checked || openPrompt == null) return;
+    send({ type: "feedback", prompt: openPrompt, score: Number(checked.value) });
+  });
+}
+
+endBtn?.addEventListener("click", () => endWith("finished"));
+reportBtn?.addEventListener("click", () => endWith("partner_unresponsive"));
+leaveBtn?.addEventListener("click", () => leaveDialog.showModal());
+leaveDialog?.addEventListener("close", () => {
+  if (leaveDialog.returnValue === "leave") endWith("leave");
+});
+
+setInterval(refreshControls, 1000);
+for (const item of pending) renderDraft(item);
+connect();

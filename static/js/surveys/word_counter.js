@@ -1,0 +1,39 @@
+// Live word counter for textareas with data-word-min / data-word-max.
+// Words are counted like the server counts them (Python's str.split): runs of non-whitespace.
+// The server validates again; this only helps the worker see where they are.
+
+const countWords = (text) => {
+  const trimmed = text.trim();
+  return trimmed === "" ? 0 : trimmed.split(/\s+/u).length;
+};
+
+const describe = (count, min, max) => {
+  const noun = count === 1 ? "word" : "words";
+  if (count < min) return { text: `${count} ${noun} — at least ${min} needed`, state: "short" };
+  if (count > max) return { text: `${count} ${noun} — please cut to ${max}`, state: "long" };
+  return { text: `${count} ${noun} — good (${min}–${max})`, state: "ok" };
+};
+
+export function attachWordCounter(textarea) {
+  const min = Number(textarea.dataset.wordMin);
+  const max = Number(textarea.dataset.wordMax);
+  const output = document.querySelector(`[data-word-count-for="${textarea.id}"]`);
+  const status = document.querySelector(`[data-word-status-for="${textarea.id}"]`);
+  if (!output || Number.isNaN(min) || Number.isNaN(max)) return;
+  let lastState = "";
+  const update = () => {
+    const { text, state } = describe(countWords(textarea.value), min, max);
+    output.textContent = text;
+    output.dataset.state = state;
+    // The live region speaks only when the state changes (too short / good / too long), so a
+    // screen reader is not interrupted at every word; the count itself stays readable.
+    if (status && lastState && state !== lastState) status.textContent = text;
+    lastState = state;
+  };
+  textarea.addEventListener("input", update);
+  update();
+}
+
+for (const textarea of document.querySelectorAll("textarea[data-word-min][data-word-max]")) {
+  attachWordCounter(textarea);
+}

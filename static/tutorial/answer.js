@@ -1,0 +1,72 @@
+// Progressive enhancement for a tutorial part: grade the answer through the API and show the
+// result in place, announced by the page's live region. Without JavaScript, or when anything
+// unexpected happens, the plain form post does the same job on the server.
+
+const form = document.querySelector("form[data-answer-url]");
+
+function csrfToken() {
+  const field = form.querySelector("input[name=csrfmiddlewaretoken]");
+  return field ? field.value : "";
+}
+
+function tag(text, extra) {
+  const span = document.createElement("span");
+  span.className = `tut-tag ${extra}`.trim();
+  span.textContent = text;
+  return span;
+}
+
+function showResult(result) {
+  const fieldset = form.querySelector("fieldset");
+  fieldset.disabled = true;
+  fieldset.classList.add("tut-answered");
+  fieldset.removeAttribute("aria-describedby");
+  form.querySelector("#option-error")?.remove();
+  form.querySelectorAll("li").forEach((item, index) => {
+    const label = item.querySelector("label");
+    const tags = document.createElement("span");
+    tags.className = "tut-tags";
+    if (index === result.option) tags.append(tag("Your answer", ""));
+    if (index === result.correct_option) {
+      item.classList.add("is-correct");
+      tags.append(tag("Correct answer", "tut-tag-ok"));
+    } else if (index === result.option) {
+      item.classList.add("is-wrong");
+    }
+    if (tags.childElementCount) label.querySelector("span").append(" ", tags);
+  });
+  form.querySelector(".tut-note")?.remove();
+  form.querySelector(".actions")?.remove();
+
+  const region = document.getElementById("result");
+  region.className = `tut-result ${result.is_correct ? "is-correct" : "is-wrong"}`;
+  const verdict = document.createElement("p");
+  verdict.className = "tut-verdict";
+  verdict.textContent = result.is_correct ? "✓ Correct." : "✗ Not quite.";
+  const explanation = document.createElement("p");
+  explanation.textContent = result.explanation;
+  region.replaceChildren(verdict, explanation);
+  region.focus();
+}
+
+if (form) {
+  form.addEventListener("submit", async (event) => {
+    const checked = form.querySelector("input[name=option]:checked");
+    if (!checked) return; // let the server explain what is missing
+    event.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const response = await fetch(form.dataset.answerUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify({ option: Number(checked.value) }),
+      });
+      if (!response.ok) throw new Error(`status ${response.status}`);
+      showResult(await response.json());
+    } catch {
+      form.submit(); // the server decides (already answered, attempt closed, ...)
+    }
+  });
+}

@@ -1,0 +1,89 @@
+"""Survey pages: parse the form, call one service, send the worker to their next stage."""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from crowd.models import Worker
+from crowd.views import stage_url, worker_required
+from surveys import services
+from surveys.forms import PreChatForm, SeekerPostChatForm, SupporterPostChatForm
+from surveys.models import PreChatSurvey
+from surveys.selectors import conversation_for_post_survey
+
+
+@worker_required
+@require_http_methods(["GET", "POST"])
+def pre_chat(request: HttpRequest) -> HttpResponse:
+    worker: Worker = request.worker  # type: ignore[attr-defined]
+    # A second submission lands here with the worker already waiting: it is sent on, not stored.
+    if not worker.is_seeker or worker.stage != Worker.Stage.PRE_SURVEY:
+        return redirect(stage_url(worker))
+    run = worker.run
+    form = PreChatForm(request.POST if request.method == "POST" else None, run=run)
+    if request.method == "POST" and form.is_valid():
+        # If the stage moved on meanwhile (another tab), the redirect below shows where to.
+        with contextlib.suppress(services.SurveyError):
+            services.submit_pre_chat(worker, form.cleaned_data)
+        worker.refresh_from_db()
+        return redirect(stage_url(worker))
+    context = {
+        "form": form,
+        "run": run,
+        "situation_help": (
+            f"What happened, and why does it make you feel this way? "
+            f"Write {run.situation_min_words} to {run.situation_max_words} words."
+        ),
+    }
+    return render(request, "surveys/pre_chat.html", context, status=400 if form.errors else 200)
+
+
+@worker_required
+@require_http_methods(["GET", "POST"])
+def post_chat(request: HttpRequest) -> HttpResponse:
+    worker: Worker = request.worker  # type: ignore[attr-defined]
+    if worker.stage != Worker.Stage.POST_SURVEY:
+        return redirect(stage_url(worker))
+    # Found from the session's worker only: nobody can reach another conversation's survey.
+    conversation = conversation_for_post_survey(worker)
+    if conversation is None:
+        services.skip_post_chat(worker)
+        return redirect(stage_url(worker))
+    data = request.POST if request.method == "POST" else None
+    if worker.is_seeker:
+        seeker_form = SeekerPostChatForm(data)
+        if conversation.emotion_type:
+            # Name the emotion the seeker chose, so "now" compares with the same feeling.
+            seeker_form.fields["final_emotion_intensity"].label = (
+                f"How intense is your {conversation.emotion_type} now?"
+            )
+        if data is not None and seeker_form.is_valid():
+            services.submit_seeker_post_chat(worker, seeker_form.cleaned_data)
+            worker.refresh_from_db()
+            return redirect(stage_url(worker))
+        before = conversation.initial_emotion_intensity
+        if before is None:
+            survey = PreChatSurvey.objects.filter(worker=worker).first()
+            before = survey.initial_emotion_intensity if survey else None
+        context = {
+            "form": seeker_form,
+            "intensity_help": (
+                f"Before the chat you rated it {before} out of 5. " if before else ""
+            ),
+        }
+        template = "surveys/post_chat_seeker.html"
+        has_errors = bool(seeker_form.errors)
+    else:
+        supporter_form = SupporterPostChatForm(data)
+        if data is not None and supporter_form.is_valid():
+            services.submit_supporter_post_chat(worker, supporter_form.cleaned_data)
+            worker.refresh_from_db()
+            return redirect(stage_url(worker))
+        context = {"form": supporter_form}
+        template = "surveys/post_chat_supporter.html"
+        has_errors = bool(supporter_form.errors)
+    return render(request, template, context, status=400 if has_errors else 200)

@@ -1,0 +1,179 @@
+"""A whole chat in real Chromium: matching, ten turns with strategies, feedback, a reload, the end."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from chat.models import Conversation, Utterance
+from crowd.models import Worker
+from crowd.services import enter_waiting_room
+from tests.chat.conftest import make_run
+
+SHOTS = Path(os.environ.get("ESC_SHOTS_DIR", "/tmp/shots"))
+STRATEGIES = [
+    "Question",
+    "Restatement or Paraphrasing",
+    "Reflection of feelings",
+    "Self-disclosure",
+    "Affirmation and Reassurance",
+    "Providing Suggestions",
+    "Information",
+    "Others",
+    "Question",
+    "Affirmation and Reassurance",
+]
+SITUATION = (
+    "My manager told me last week that my team will be cut next month and I do not know "
+    "how I will pay the rent or tell my family about it."
+)
+
+
+def _shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _enter(page: Page, base_url: str, run_name: str, role: str, pid: str) -> None:
+    page.goto(
+        f"{base_url}/start/?role={role}&PROLIFIC_PID={pid}&STUDY_ID=study1"
+        f"&SESSION_ID=s-{pid}&run={run_name}"
+    )
+    page.get_by_label("I have read this and agree to take part.").check()
+    page.get_by_role("button", name="Continue").click()
+
+
+def _confirmed(page: Page) -> Any:
+    return page.locator("#messages li.msg:not(.draft)")
+
+
+def _rate(seeker: Page, score: int) -> None:
+    panel = seeker.locator("#feedback")
+    expect(panel).to_be_visible()
+    seeker.get_by_role("radio", name=f"{score} of 5 stars").check()
+    seeker.get_by_role("button", name="Send rating").click()
+    expect(panel).to_be_hidden()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser) -> None:
+    run = make_run(min_seconds_to_end=0, min_turns_to_end=10, feedback_every=2)
+    desktop = browser.new_context(viewport={"width": 1280, "height": 900})
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    supporter = desktop.new_page()
+    seeker = phone.new_page()
+
+    # The seeker fills the pre-chat survey on its page and lands in the waiting room.
+    _enter(seeker, asgi_server, run.name, "seeker", "sam")
+    seeker.locator('input[name="problem_type"][value="job crisis"]').check()
+    seeker.locator('input[name="emotion_type"][value="anxiety"]').check()
+    seeker.locator('input[name="initial_emotion_intensity"][value="4"]').check()
+    seeker.locator('textarea[name="situation"]').fill(SITUATION)
+    seeker.locator('input[name="experience_type"][value="Current Experience"]').check()
+    seeker.get_by_role("button", name="Continue to the chat").click()
+    seeker.wait_for_url("**/chat/waiting/")
+    expect(seeker.get_by_role("heading", name="Finding you a chat partner…")).to_be_visible()
+    expect(seeker.get_by_test_id("waited")).not_to_have_text("0:00", timeout=5000)
+    _shot(seeker, "chat-waiting-phone")
+
+    # The supporter's training is passed through the database to keep the test fast.
+    _enter(supporter, asgi_server, run.name, "supporter", "alice")
+    alice = Worker.objects.get(run=run, external_id="alice")
+    Worker.objects.filter(pk=alice.pk).update(qualification=Worker.Qualification.QUALIFIED)
+    enter_waiting_room(alice)
+    supporter.goto(asgi_server + "/chat/waiting/")
+    supporter.wait_for_url("**/chat/room/", timeout=15000)
+    seeker.wait_for_url("**/chat/room/", timeout=15000)
+    expect(supporter.locator("#conn")).to_have_text("live")
+    expect(seeker.locator("#conn")).to_have_text("live")
+    # The seeker's page has no strategy control at all.
+    expect(seeker.locator('input[name="strategy"]')).to_have_count(0)
+
+    sent = 0
+    scores = []
+    for turn in range(10):
+        seeker.locator("#text").fill(f"Seeker line {turn}: it is hard <b>really</b>.")
+        seeker.locator("#text").press("Enter")
+        sent += 1
+        expect(_confirmed(supporter)).to_have_count(sent)
+
+        send = supporter.get_by_role("button", name="Send", exact=True)
+        supporter.locator("#text").fill(f"Supporter line {turn}.")
+        expect(send).to_be_disabled()  # no strategy chosen yet
+        supporter.get_by_role("radio", name=STRATEGIES[turn], exact=True).check()
+        expect(supporter.locator("#strategy-help")).to_contain_text(STRATEGIES[turn])
+        expect(send).to_be_enabled()
+        send.click()
+        sent += 1
+        expect(_confirmed(seeker)).to_have_count(sent)
+        # The strategy resets after each send.
+        expect(supporter.locator('input[name="strategy"]:checked')).to_have_count(0)
+
+        if turn == 5:
+            # Reload in the middle of the chat, with a feedback prompt open: nothing is lost.
+            seeker.reload()
+            expect(seeker.locator("#conn")).to_have_text("live")
+            expect(_confirmed(seeker)).to_have_count(sent)
+        if turn % 2 == 1:
+            score = turn % 5 + 1
+            _rate(seeker, score)
+            scores.append(score)
+        if turn == 3:
+            _shot(supporter, "chat-supporter-desktop")
+            _shot(seeker, "chat-seeker-phone")
+
+    # Text is shown as typed, never as HTML.
+    expect(seeker.locator("#messages b")).to_have_count(0)
+    expect(seeker.locator("#messages")).to_contain_text("<b>really</b>")
+    expect(seeker.get_by_test_id("turns")).to_have_text("10")
+    # Strategies show on the supporter's side only.
+    expect(supporter.locator(".msg-strategy")).to_have_count(10)
+    expect(seeker.locator(".msg-strategy")).to_have_count(0)
+
+    seeker.locator("#text").fill("Thank you, this helped me a lot.")
+    seeker.locator("#text").press("Enter")
+    sent += 1
+    expect(_confirmed(supporter)).to_have_count(sent)
+    seeker.set_viewport_size({"width": 1280, "height": 900})
+    _shot(seeker, "chat-seeker-desktop")
+    supporter.set_viewport_size({"width": 390, "height": 844})
+    _shot(supporter, "chat-supporter-phone")
+
+    end = seeker.get_by_role("button", name="End conversation")
+    expect(end).to_be_enabled()
+    end.click()
+    seeker.wait_for_url("**/surveys/post-chat/")
+    supporter.wait_for_url("**/surveys/post-chat/")
+
+    conversation = Conversation.objects.get(seeker__external_id="sam")
+    assert (conversation.state, conversation.end_reason, conversation.ended_by) == (
+        "ended",
+        "finished",
+        "seeker",
+    )
+    assert conversation.situation == SITUATION
+    rows = list(
+        Utterance.objects.filter(conversation=conversation)
+        .order_by("position")
+        .values_list("position", "speaker", "text", "strategy", "feedback")
+    )
+    assert [r[0] for r in rows] == list(range(1, 22))
+    assert [r[1] for r in rows] == ["seeker", "supporter"] * 10 + ["seeker"]
+    assert [r[3] for r in rows if r[1] == "supporter"] == STRATEGIES
+    assert all(r[3] is None for r in rows if r[1] == "seeker")
+    assert rows[2][2] == "Seeker line 1: it is hard <b>really</b>."
+    # Each rating sits on the seeker's first message after it was given (SPEC section 8):
+    # prompts follow supporter messages 2, 4, 6, 8, 10, i.e. positions 4, 8, 12, 16, 20.
+    feedback = {r[0]: r[4] for r in rows if r[4] is not None}
+    assert feedback == dict(zip([5, 9, 13, 17, 21], scores, strict=True))
+    statuses = dict(Worker.objects.filter(run=run).values_list("external_id", "status_code"))
+    assert statuses == {"sam": "03", "alice": "03"}
+    desktop.close()
+    phone.close()

@@ -1,0 +1,136 @@
+"""The judging job: claims, re-runs, re-judging, the command, and set-based queries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from chat.models import Conversation
+from crowd.models import CollectionRun
+from quality.models import Decision, JudgingClaim, Review
+from quality.services import current_rule_set, judge_pending, save_rule_set_version
+from tests.quality.factories import make_conversation, make_staff
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_is_safe_to_run_twice() -> None:
+    make_conversation()
+    make_conversation(utterances=4, seeker_words=[6, 6], supporter_words=[8, 8])
+    first = judge_pending()
+    second = judge_pending()
+    assert (first.approved, first.filtered, first.review) == (1, 1, 0)
+    assert second.judged == 0
+    assert Decision.objects.count() == 2
+    assert not JudgingClaim.objects.exists()
+
+
+def test_it_skips_a_conversation_another_job_holds() -> None:
+    held = make_conversation()
+    free = make_conversation()
+    JudgingClaim.objects.create(conversation=held, token="other-job", claimed_at=timezone.now())
+    counts = judge_pending()
+    held.refresh_from_db()
+    free.refresh_from_db()
+    assert (held.quality_status, free.quality_status) == ("pending", "approved")
+    assert counts.skipped == 1
+    # The other job's claim is its own to release.
+    assert JudgingClaim.objects.filter(token="other-job").exists()
+
+
+def test_it_takes_over_a_claim_left_by_a_dead_job() -> None:
+    stale = make_conversation()
+    JudgingClaim.objects.create(
+        conversation=stale, token="dead-job", claimed_at=timezone.now() - timedelta(hours=1)
+    )
+    judge_pending()
+    stale.refresh_from_db()
+    assert stale.quality_status == "approved"
+    assert not JudgingClaim.objects.exists()
+
+
+def test_it_does_not_judge_a_conversation_twice_when_another_job_finished_it() -> None:
+    # A second job listed the id while it was pending, but the first job judged it meanwhile.
+    conversation = make_conversation(status="approved")
+    counts = judge_pending()
+    assert counts.judged == 0
+    assert not Decision.objects.filter(conversation=conversation).exists()
+
+
+def test_it_queries_per_chunk_not_per_utterance() -> None:
+    current_rule_set()  # created on first use; not part of the comparison
+    for _ in range(3):
+        make_conversation()
+    with CaptureQueriesContext(connection) as small:
+        judge_pending()
+    for _ in range(40):
+        make_conversation(utterances=30, seeker_words=6, supporter_words=8)
+    with CaptureQueriesContext(connection) as large:
+        judge_pending()
+    assert Decision.objects.count() == 43
+    assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_it_judges_in_several_chunks() -> None:
+    for _ in range(7):
+        make_conversation()
+    counts = judge_pending(chunk_size=3)
+    assert counts.approved == 7
+
+
+def test_rejudge_applies_a_new_rule_set_but_keeps_reviewer_decisions() -> None:
+    auto = make_conversation()
+    reviewed = make_conversation(relevance=3, empathy=2)
+    judge_pending()
+    reviewed.refresh_from_db()
+    assert reviewed.quality_status == "review"
+    Review.objects.create(
+        conversation=reviewed, reviewer=make_staff("alice"), verdict="approved", reason="fine"
+    )
+    Conversation.objects.filter(pk=reviewed.pk).update(quality_status="approved")
+
+    rules = current_rule_set()
+    rules.min_utterances = 20
+    save_rule_set_version(rules)
+    counts = judge_pending(rejudge=True)
+    auto.refresh_from_db()
+    reviewed.refresh_from_db()
+    assert counts.filtered == 1
+    assert auto.quality_status == "filtered"
+    assert reviewed.quality_status == "approved"
+    assert list(
+        Decision.objects.filter(conversation=auto).values_list("rule_set_version", flat=True)
+    ) == [2, 1]
+
+
+def test_the_command_prints_counts() -> None:
+    make_conversation()
+    make_conversation(relevance=3, empathy=2)
+    make_conversation(end_reason="seeker_left")
+    out = StringIO()
+    call_command("run_quality_control", "--no-release", stdout=out)
+    assert "judged 3: filtered=1 approved=1 review=1" in out.getvalue()
+    assert "totals: pending=0 filtered=1 review=1 approved=1 rejected=0" in out.getvalue()
+
+
+def test_the_command_limits_to_a_run() -> None:
+    mine = make_conversation()  # in the default run
+    other = CollectionRun.objects.create(name="pilot")
+    theirs = make_conversation()
+    Conversation.objects.filter(pk=theirs.pk).update(run=other)
+    out = StringIO()
+    call_command("run_quality_control", "--run", "pilot", "--no-release", stdout=out)
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.quality_status, theirs.quality_status) == ("pending", "approved")
+
+
+def test_the_command_refuses_an_unknown_run() -> None:
+    with pytest.raises(CommandError, match="no collection run named 'nope'"):
+        call_command("run_quality_control", "--run", "nope", "--no-release")

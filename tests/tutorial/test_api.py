@@ -1,0 +1,134 @@
+"""The tutorial API: list and answer, with clear errors, CSRF, and both endpoints in the schema."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.tutorial.helpers import right, wrong
+from tutorial.models import QuizAnswer
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_lists_subtasks_with_the_workers_progress(enter, content) -> None:
+    client, _alice = enter("alice")
+    client.post("/tutorial/1/", {"option": str(wrong(content[0]))})
+
+    body = client.get("/api/tutorial/").json()
+
+    assert body["progress"] == {
+        "attempt": 1,
+        "attempts_allowed": 2,
+        "max_wrong": 0,
+        "answered": 1,
+        "total": 11,
+    }
+    first = body["subtasks"][0]
+    assert first["number"] == 1 and first["key"] == "exploration"
+    assert first["answer"]["option"] == wrong(content[0])
+    assert first["answer"]["is_correct"] is False
+    assert body["subtasks"][1]["options"] == content[1].options
+
+
+def test_it_grades_an_answer_on_the_server(enter, content) -> None:
+    client, alice = enter("alice")
+
+    response = client.post(
+        "/api/tutorial/3/answer/", {"option": right(content[2])}, content_type="application/json"
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "option": right(content[2]),
+        "is_correct": True,
+        "correct_option": content[2].correct_option,
+        "explanation": content[2].explanation,
+    }
+    assert QuizAnswer.objects.get(attempt__worker=alice).subtask == content[2]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{}, {"option": "two"}, {"option": -1}, {"option": 4}, {"option": None}, {"option": 1.5}],
+)
+def test_it_refuses_bad_input_with_400(enter, content, payload) -> None:
+    client, _alice = enter("alice")
+    response = client.post("/api/tutorial/1/answer/", payload, content_type="application/json")
+    assert response.status_code == 400
+    assert "option" in response.json()
+    assert not QuizAnswer.objects.exists()
+
+
+def test_it_refuses_a_second_answer_with_409(enter, content) -> None:
+    client, _alice = enter("alice")
+    client.post(
+        "/api/tutorial/1/answer/", {"option": wrong(content[0])}, content_type="application/json"
+    )
+
+    response = client.post(
+        "/api/tutorial/1/answer/", {"option": right(content[0])}, content_type="application/json"
+    )
+
+    assert response.status_code == 409
+    assert "first answer counts" in response.json()["detail"]
+    assert QuizAnswer.objects.get().option == wrong(content[0])
+
+
+def test_it_answers_404_for_a_part_that_does_not_exist(enter, content) -> None:
+    client, _alice = enter("alice")
+    response = client.post(
+        "/api/tutorial/12/answer/", {"option": 0}, content_type="application/json"
+    )
+    assert response.status_code == 404
+
+
+def test_it_refuses_outsiders_and_seekers_with_403(enter, content) -> None:
+    outsider = Client()
+    assert outsider.get("/api/tutorial/").status_code == 403
+    assert (
+        outsider.post(
+            "/api/tutorial/1/answer/", {"option": 0}, content_type="application/json"
+        ).status_code
+        == 403
+    )
+    seeker, _sam = enter("sam", role="seeker")
+    assert seeker.get("/api/tutorial/").status_code == 403
+    assert (
+        seeker.post(
+            "/api/tutorial/1/answer/", {"option": 0}, content_type="application/json"
+        ).status_code
+        == 403
+    )
+    assert not QuizAnswer.objects.exists()
+
+
+def test_it_enforces_csrf_for_workers(enter, content) -> None:
+    client, _alice = enter("alice")
+    browser = Client(enforce_csrf_checks=True)
+    browser.cookies = client.cookies  # the same worker session, in a browser that checks CSRF
+
+    refused = browser.post(
+        "/api/tutorial/1/answer/", {"option": 0}, content_type="application/json"
+    )
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
+
+    browser.get("/tutorial/1/")  # sets the CSRF cookie like the page would
+    token = browser.cookies["csrftoken"].value
+    accepted = browser.post(
+        "/api/tutorial/1/answer/",
+        {"option": 0},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
+    )
+    assert accepted.status_code == 200
+
+
+def test_it_publishes_both_endpoints_in_the_openapi_schema(db) -> None:
+    response = Client().get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "/api/tutorial/:" in text or '"/api/tutorial/"' in text
+    assert "/api/tutorial/{number}/answer/" in text
+    assert "tutorial_answer" in text and "tutorial_list" in text

@@ -1,0 +1,188 @@
+"""Tutorial pages for supporters (plain form posts, no JavaScript needed) and the staff funnel."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crowd.models import Worker
+from crowd.views import stage_url, worker_required
+from tutorial import selectors, services
+
+
+def _not_in_training(worker: Worker) -> HttpResponse | None:
+    """Anyone but a supporter in the tutorial stage is sent to where they belong."""
+    if worker.is_supporter and worker.stage == Worker.Stage.TUTORIAL:
+        return None
+    return redirect(stage_url(worker))
+
+
+def _unavailable(request: HttpRequest) -> HttpResponse:
+    return render(request, "tutorial/unavailable.html", status=503)
+
+
+def _ensure_attempt(worker: Worker) -> HttpResponse | None:
+    """Open the first attempt on the first visit; after a failed one, go to the result page."""
+    try:
+        services.open_first_attempt(worker)
+    except services.AttemptClosed:
+        return redirect("tutorial:result")
+    return None
+
+
+def _progress_context(progress: selectors.Progress, current: int | None) -> dict[str, object]:
+    percent = round(100 * (current or 0) / progress.total) if progress.total else 0
+    return {"progress": progress, "current": current, "percent": percent}
+
+
+@worker_required
+def index(request: HttpRequest) -> HttpResponse:
+    worker: Worker = request.worker  # type: ignore[attr-defined]
+    if (response := _not_in_training(worker)) is not None:
+        return response
+    if not selectors.subtasks():
+        return _unavailable(request)
+    if (response := _ensure_attempt(worker)) is not None:
+        return response
+    progress = selectors.progress(worker)
+    return render(
+        request,
+        "tutorial/index.html",
+        {"intro": selectors.intro(), **_progress_context(progress, None)},
+    )
+
+
+def _parse_option(raw: str | None) -> int | None:
+    if raw is None or not raw.strip().isdigit():
+        return None
+    return int(raw)
+
+
+@worker_required
+@require_http_methods(["GET", "POST"])
+def subtask(request: HttpRequest, number: int) -> HttpResponse:
+    worker: Worker = request.worker  # type: ignore[attr-defined]
+    if (response := _not_in_training(worker)) is not None:
+        return response
+    item = selectors.subtask_at(number)
+    if item is None:
+        if not selectors.subtasks():
+            return _unavailable(request)
+        raise Http404("No such part of the tutorial.")
+    if (response := _ensure_attempt(worker)) is not None:
+        return response
+
+    error = ""
+    status = 200
+    if request.method == "POST":
+        option = _parse_option(request.POST.get("option"))
+        try:
+            if option is None:
+                raise services.InvalidAnswer("Please choose one of the options before checking.")
+            services.answer_question(worker, item, option)
+        except services.AlreadyAnswered as exc:
+            messages.info(request, str(exc))
+            return redirect("tutorial:subtask", number=number)
+        except services.AttemptClosed:
+            return redirect("tutorial:index")
+        except services.InvalidAnswer as exc:
+            error, status = str(exc), 400
+        else:
+            return redirect(reverse("tutorial:subtask", args=[number]) + "#result")
+
+    progress = selectors.progress(worker)
+    return render(
+        request,
+        "tutorial/subtask.html",
+        {
+            "item": progress.items[number - 1],
+            "error": error,
+            "previous": number - 1 if number > 1 else None,
+            "next": number + 1 if number < progress.total else None,
+            **_progress_context(progress, number),
+        },
+        status=status,
+    )
+
+
+@worker_required
+@require_http_methods(["GET", "POST"])
+def submit(request: HttpRequest) -> HttpResponse:
+    worker: Worker = request.worker  # type: ignore[attr-defined]
+    if (response := _not_in_training(worker)) is not None:
+        return response
+    if not selectors.subtasks():
+        return _unavailable(request)
+    if (response := _ensure_attempt(worker)) is not None:
+        return response
+    error = ""
+    status = 200
+    if request.method == "POST":
+        try:
+            result = services.submit_attempt(worker)
+        except services.AttemptIncomplete as exc:
+            error, status = str(exc), 400
+        except services.AttemptClosed:
+            worker.refresh_from_db()
+            if worker.stage != Worker.Stage.TUTORIAL:
+                return redirect(stage_url(worker))
+            return redirect("tutorial:result")
+        else:
+            if result.passed:
+                messages.success(
+                    request, "You passed the training. Thank you! You can now chat as a supporter."
+                )
+                return redirect(stage_url(worker))
+            if result.attempts_left:
+                return redirect("tutorial:result")
+            return redirect(stage_url(worker))
+    progress = selectors.progress(worker)
+    wrong = sum(1 for i in progress.items if i.answer is not None and not i.answer.is_correct)
+    context = _progress_context(progress, progress.answered)
+    return render(
+        request,
+        "tutorial/submit.html",
+        {
+            **context,
+            "error": error,
+            "review": True,
+            "wrong": wrong,
+            "will_fail": wrong > progress.max_wrong,
+        },
+        status=status,
+    )
+
+
+@worker_required
+def result(request: HttpRequest) -> HttpResponse:
+    """After a failed attempt with attempts left: the score and a way to try again."""
+    worker: Worker = request.worker  # type: ignore[attr-defined]
+    if (response := _not_in_training(worker)) is not None:
+        return response
+    progress = selectors.progress(worker)
+    if progress.attempt is not None or progress.last_submitted is None:
+        return redirect("tutorial:index")
+    return render(request, "tutorial/result.html", {"progress": progress})
+
+
+@worker_required
+@require_POST
+def retry(request: HttpRequest) -> HttpResponse:
+    worker: Worker = request.worker  # type: ignore[attr-defined]
+    if (response := _not_in_training(worker)) is not None:
+        return response
+    try:
+        services.start_next_attempt(worker)
+    except services.NoAttemptsLeft as exc:
+        messages.error(request, str(exc))
+        return redirect("tutorial:result")
+    return redirect("tutorial:subtask", number=1)
+
+
+@staff_member_required
+def funnel(request: HttpRequest) -> HttpResponse:
+    return render(request, "tutorial/funnel.html", {"runs": selectors.funnel()})
