@@ -876,6 +876,8 @@ def main(argv: list[str] | None = None) -> int:
             f"think {args.think_ms:.0f} ms"
         )
         chat_transport = Transport("ESC chat", port, full_protocol=True)
+        # Other work on the machine shares the cores: record how busy it was around the run.
+        chat_load_before = os.getloadavg()[0]
         chat_result = asyncio.run(
             run_load(
                 chat_transport,
@@ -887,12 +889,17 @@ def main(argv: list[str] | None = None) -> int:
                 args.seed,
             )
         )
+        chat_load_after = os.getloadavg()[0]
         stop_process(res.server)
         stored = stored_messages(res.conversation_ids)
         close_django_connections()
         chat_check = check(chat_result, stored)
         chat_figures = summarize(chat_result, chat_check)
         describe("ESC chat", chat_result, chat_check, chat_figures)
+        log(
+            f"  1-minute load average {chat_load_before:.2f} before, {chat_load_after:.2f} after "
+            f"({os.cpu_count()} cores); DJANGO_CONN_MAX_AGE={env.get('DJANGO_CONN_MAX_AGE', '0')}"
+        )
         n_server_errors, error_summary = server_problems(server_log)
         if n_server_errors:
             log(f"  server log: {n_server_errors} error lines")
@@ -960,6 +967,8 @@ def main(argv: list[str] | None = None) -> int:
             "timed_out": chat_result.timed_out,
             "connect_s": round(chat_result.connect_s, 2),
             "chat_s": round(chat_result.chat_s, 2),
+            "conn_max_age": env.get("DJANGO_CONN_MAX_AGE", "0"),
+            "load_avg_1m": [round(chat_load_before, 2), round(chat_load_after, 2)],
             "relay_lost": relay_check.lost if relay_check else None,
             "relay_duplicated": relay_check.duplicated if relay_check else None,
         }

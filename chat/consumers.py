@@ -63,6 +63,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if self.worker_id is None:
                 await self.close(code=CLOSE_NO_WORKER)
                 return
+        try:
+            await database_sync_to_async(services.authorize_connection)(
+                self.conversation_id, worker_id=self.worker_id, staff=staff
+            )
+        except ChatError as exc:
+            await self.close(code=_CLOSE_OF_ERROR.get(exc.code, CLOSE_FORBIDDEN))
+            return
         # Join before reading the replay so nothing committed in between is missed; events
         # already covered by the replay are skipped by seq.
         await self.channel_layer.group_add(

@@ -301,13 +301,9 @@ class ChatSession:
     ended: dict[str, Any] | None
 
 
-def open_session(
-    conversation_id: int, *, worker_id: int | None, staff: bool = False, after: int = 0
-) -> ChatSession:
-    """Authorise a websocket and build its hello, replay (seq > after) and open prompt.
-
-    Raises ChatError "not_found" or "forbidden" (an outsider or an unqualified supporter).
-    """
+def _authorized(
+    conversation_id: int, worker_id: int | None, staff: bool
+) -> tuple[Conversation, str]:
     conversation = (
         Conversation.objects.select_related("run", "seeker", "supporter")
         .filter(pk=conversation_id)
@@ -316,16 +312,33 @@ def open_session(
     if conversation is None:
         raise ChatError("not_found", "There is no such conversation.")
     if staff:
-        role = STAFF
-    else:
-        role_or_none = selectors.role_in(conversation, worker_id) if worker_id else None
-        if role_or_none is None:
-            raise ChatError("forbidden", "You are not a participant of this conversation.")
-        role = role_or_none
-        if role == vocabulary.SUPPORTER and not (
-            conversation.supporter and conversation.supporter.is_qualified
-        ):
-            raise ChatError("forbidden", "Only qualified supporters may chat.")
+        return conversation, STAFF
+    role = selectors.role_in(conversation, worker_id) if worker_id else None
+    if role is None:
+        raise ChatError("forbidden", "You are not a participant of this conversation.")
+    if role == vocabulary.SUPPORTER and not (
+        conversation.supporter and conversation.supporter.is_qualified
+    ):
+        raise ChatError("forbidden", "Only qualified supporters may chat.")
+    return conversation, role
+
+
+def authorize_connection(conversation_id: int, *, worker_id: int | None, staff: bool) -> str:
+    """The role of a websocket in a conversation, checked before it joins the group.
+
+    Raises ChatError "not_found" or "forbidden" (an outsider or an unqualified supporter).
+    """
+    return _authorized(conversation_id, worker_id, staff)[1]
+
+
+def open_session(
+    conversation_id: int, *, worker_id: int | None, staff: bool = False, after: int = 0
+) -> ChatSession:
+    """Authorise a websocket and build its hello, replay (seq > after) and open prompt.
+
+    Raises ChatError "not_found" or "forbidden" (an outsider or an unqualified supporter).
+    """
+    conversation, role = _authorized(conversation_id, worker_id, staff)
     now = timezone.now()
     if not conversation.is_active:
         return ChatSession(role, conversation.pk, {}, [], None, ended_frame(conversation, role))

@@ -9,8 +9,24 @@ from django.urls import reverse
 
 from chat import selectors
 from chat.models import Conversation
-from crowd.models import Worker
+from crowd.models import CollectionRun, Worker
 from crowd.views import stage_url, worker_required
+
+
+def duration_text(seconds: int) -> str:
+    """'15 minutes', '90 seconds', '1 minute': thresholds as a worker reads them."""
+    if seconds and seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def _rule_texts(run: CollectionRun) -> dict[str, str]:
+    return {
+        "max_wait_text": duration_text(run.max_wait_seconds),
+        "min_time_text": duration_text(run.min_seconds_to_end),
+        "silence_text": duration_text(run.partner_silence_seconds),
+    }
 
 
 def refuse_unqualified(worker: Worker) -> bool:
@@ -47,6 +63,7 @@ def waiting(request: HttpRequest) -> HttpResponse:
         "chat/waiting.html",
         {
             "worker": worker,
+            **_rule_texts(worker.run),
             "config": {
                 "pollUrl": reverse("chat-api-match"),
                 "waitingSince": worker.waiting_since.isoformat() if worker.waiting_since else None,
@@ -71,6 +88,7 @@ def room(request: HttpRequest) -> HttpResponse:
         {
             "conversation": conversation,
             "role": role,
+            **_rule_texts(conversation.run),
             "guide": selectors.strategy_guide() if worker.is_supporter else [],
             "config": {
                 "conversation": conversation.pk,
@@ -100,6 +118,7 @@ def live_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
         {
             "conversation": conversation,
             "role": "staff",
+            **_rule_texts(run),
             "guide": [],
             "config": {
                 "conversation": conversation.pk,

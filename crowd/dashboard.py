@@ -57,8 +57,14 @@ class RunDashboard:
         ]
 
     def conversation_table(self) -> list[dict[str, Any]]:
+        states = dict(Conversation.State.choices)
+        qualities = dict(Conversation.QualityStatus.choices)
         return [
-            {"state": state, "quality": quality, "count": count}
+            {
+                "state": states.get(state, state),
+                "quality": qualities.get(quality, quality),
+                "count": count,
+            }
             for (state, quality), count in sorted(self.by_state_quality.items())
         ]
 

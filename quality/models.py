@@ -7,6 +7,7 @@ was set (the rule set used, every criterion's value, who reviewed or corrected w
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -113,6 +114,14 @@ class AutoApprovalRuleSet(models.Model):
 
     def __str__(self) -> str:
         return f"Rule set v{self.version}"
+
+    def clean(self) -> None:
+        reasons = self.finished_end_reasons
+        valid = set(Conversation.EndReason.values)
+        if not isinstance(reasons, list) or not all(r in valid for r in reasons):
+            raise ValidationError(
+                {"finished_end_reasons": f"a list of end reasons from {sorted(valid)}"}
+            )
 
 
 class Outcome(models.TextChoices):

@@ -58,9 +58,8 @@ def post_chat(request: HttpRequest) -> HttpResponse:
         seeker_form = SeekerPostChatForm(data)
         if conversation.emotion_type:
             # Name the emotion the seeker chose, so "now" compares with the same feeling.
-            seeker_form.fields["final_emotion_intensity"].label = (
-                f"How intense is your {conversation.emotion_type} now?"
-            )
+            intensity_field = seeker_form.fields["final_emotion_intensity"]
+            intensity_field.label = f"How intense is your {conversation.emotion_type} now?"
         if data is not None and seeker_form.is_valid():
             services.submit_seeker_post_chat(worker, seeker_form.cleaned_data)
             worker.refresh_from_db()

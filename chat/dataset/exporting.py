@@ -187,6 +187,39 @@ def iter_prefetched(
         last_pk = chunk[-1].pk
 
 
+_encode_string = json.encoder.encode_basestring_ascii
+
+
+def _indented(value: Any, depth: int) -> str:
+    """What `json.dumps(value, indent=1)` writes for `value` nested `depth` levels deep.
+
+    The standard library falls back to its pure-Python encoder whenever `indent` is set, which
+    made JSON the largest cost of a raw export; this builds the same text around the C string
+    encoder.
+    """
+    if isinstance(value, str):
+        return _encode_string(value)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = "\n" + " " * (depth + 1)
+        items = (f"{_encode_string(k)}: {_indented(v, depth + 1)}" for k, v in value.items())
+        return "{" + inner + ("," + inner).join(items) + "\n" + " " * depth + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        inner = "\n" + " " * (depth + 1)
+        return (
+            "["
+            + inner
+            + ("," + inner).join(_indented(v, depth + 1) for v in value)
+            + "\n"
+            + " " * depth
+            + "]"
+        )
+    return json.dumps(value)
+
+
 class _LayoutWriter:
     """Writes one file of either layout incrementally, byte-compatible with the dataset files.
 
@@ -202,9 +235,8 @@ class _LayoutWriter:
 
     def add(self, conversation: Conversation) -> None:
         if self.fmt == "raw":
-            body = json.dumps(conversation_to_raw(conversation), indent=1)
-            # Nest the object one level inside the array, as indent=1 does for a list.
-            self.sink.write(("[\n " if self.count == 0 else ",\n ") + body.replace("\n", "\n "))
+            body = _indented(conversation_to_raw(conversation), 1)
+            self.sink.write(("[\n " if self.count == 0 else ",\n ") + body)
         else:
             line = json.dumps(conversation_to_jsonl(conversation))
             self.sink.write(line if self.count == 0 else "\n" + line)

@@ -47,6 +47,8 @@ function showResult(result) {
   explanation.textContent = result.explanation;
   region.replaceChildren(verdict, explanation);
   region.focus();
+  const count = document.getElementById("answered-count");
+  if (count) count.textContent = String(Number(count.textContent) + 1);
 }
 
 if (form) {

@@ -147,7 +147,9 @@ async def drain(communicator: WebsocketCommunicator, timeout: float = 0.3) -> li
     return frames
 
 
-async def join(cookie: str, conversation_id: int, after: int = 0) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+async def join(
+    cookie: str, conversation_id: int, after: int = 0
+) -> tuple[WebsocketCommunicator, dict[str, Any]]:
     communicator = await connect(f"/ws/chat/{conversation_id}/?after={after}", cookie)
     hello = await receive(communicator)
     assert hello["type"] == "hello", hello
@@ -159,26 +161,35 @@ async def join(cookie: str, conversation_id: int, after: int = 0) -> tuple[Webso
 adb = database_sync_to_async
 
 
-@pytest.fixture(params=["memory", "redis"])
-def channel_layer(request: pytest.FixtureRequest, settings: Any) -> Iterator[str]:
-    """Run a websocket test on the in-memory layer and on Redis (pub/sub), as in production."""
-    if request.param == "memory":
+def use_channel_layer(settings: Any, kind: str) -> None:
+    if kind == "memory":
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    else:
-        url = require_redis().rstrip("/")
-        base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {
-                    "hosts": [
-                        {"address": f"{base}/5", "socket_timeout": 30, "max_connections": 10000}
-                    ],
-                    "prefix": f"esc-chat-test-{uuid.uuid4().hex[:8]}",
-                },
-            }
+        return
+    url = require_redis().rstrip("/")
+    # A private database number and a unique prefix: other test runs share this Redis.
+    base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": f"{base}/5", "socket_timeout": 30, "max_connections": 10000}],
+                "prefix": f"esc-chat-test-{uuid.uuid4().hex[:8]}",
+            },
         }
-    yield request.param
+    }
+
+
+@pytest.fixture(params=["memory", "redis"])
+def channel_layer(request: pytest.FixtureRequest, settings: Any) -> str:
+    """Run a websocket test on the in-memory layer and on Redis (pub/sub), as in production."""
+    use_channel_layer(settings, request.param)
+    return str(request.param)
+
+
+@pytest.fixture
+def redis_channel_layer(settings: Any) -> str:
+    use_channel_layer(settings, "redis")
+    return "redis"
 
 
 @pytest.fixture(autouse=True)

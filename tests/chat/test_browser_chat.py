@@ -1,4 +1,4 @@
-"""A whole chat in real Chromium: matching, ten turns with strategies, feedback, a reload, the end."""
+"""A whole chat in real Chromium: matching, ten turns, strategies, feedback, a reload, the end."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect
 
 from chat.models import Conversation, Utterance
 from crowd.models import Worker
 from crowd.services import enter_waiting_room
 from tests.chat.conftest import make_run
+from tutorial.models import SubTask
 
 SHOTS = Path(os.environ.get("ESC_SHOTS_DIR", "/tmp/shots"))
 STRATEGIES = [
@@ -62,10 +64,17 @@ def _rate(seeker: Page, score: int) -> None:
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser) -> None:
+    call_command("load_tutorial", verbosity=0)
+    definitions = dict(
+        SubTask.objects.filter(kind=SubTask.Kind.STRATEGY).values_list("key", "definition")
+    )
     run = make_run(min_seconds_to_end=0, min_turns_to_end=10, feedback_every=2)
     desktop = browser.new_context(viewport={"width": 1280, "height": 900})
     phone = browser.new_context(
-        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
     )
     supporter = desktop.new_page()
     seeker = phone.new_page()
@@ -108,7 +117,9 @@ def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser
         supporter.locator("#text").fill(f"Supporter line {turn}.")
         expect(send).to_be_disabled()  # no strategy chosen yet
         supporter.get_by_role("radio", name=STRATEGIES[turn], exact=True).check()
-        expect(supporter.locator("#strategy-help")).to_contain_text(STRATEGIES[turn])
+        help_panel = supporter.locator("#strategy-help")
+        expect(help_panel).to_contain_text(STRATEGIES[turn])
+        expect(help_panel).to_contain_text(definitions[STRATEGIES[turn]][:40])
         expect(send).to_be_enabled()
         send.click()
         sent += 1
@@ -121,12 +132,22 @@ def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser
             seeker.reload()
             expect(seeker.locator("#conn")).to_have_text("live")
             expect(_confirmed(seeker)).to_have_count(sent)
+        if turn == 1:
+            expect(seeker.locator("#feedback")).to_be_visible()
+            _shot(seeker, "chat-seeker-feedback-phone")
         if turn % 2 == 1:
             score = turn % 5 + 1
             _rate(seeker, score)
             scores.append(score)
         if turn == 3:
+            supporter.get_by_role("radio", name="Reflection of feelings", exact=True).check()
+            supporter.locator("#text").fill("It sounds like you feel")
             _shot(supporter, "chat-supporter-desktop")
+            supporter.locator("#text").fill("")
+            supporter.evaluate(
+                "document.querySelectorAll('input[name=strategy]')"
+                ".forEach(i => { i.checked = false; })"
+            )
             _shot(seeker, "chat-seeker-phone")
 
     # Text is shown as typed, never as HTML.

@@ -71,7 +71,11 @@ async def test_it_lets_the_seeker_finish_after_the_minimum(channel_layer: str) -
     assert (p.status_code, p.stage) == ("03", "post_survey")
     from django.urls import reverse
 
-    post_chat = await adb(reverse)("surveys:post_chat") if await adb(_has_url)("surveys:post_chat") else None
+    post_chat = (
+        await adb(reverse)("surveys:post_chat")
+        if await adb(_has_url)("surveys:post_chat")
+        else None
+    )
     if post_chat:
         assert seeker_end["next_url"] == post_chat == supporter_end["next_url"]
 
@@ -144,4 +148,8 @@ async def test_it_counts_turns_as_exchanges_of_blocks() -> None:
         await who.send_json_to(frame)
         await receive_until(who, "ack")
     conversation, _, _ = await adb(_state)(pair)
-    assert (conversation.seeker_blocks, conversation.supporter_blocks, conversation.turns) == (2, 2, 2)
+    assert (conversation.seeker_blocks, conversation.supporter_blocks, conversation.turns) == (
+        2,
+        2,
+        2,
+    )

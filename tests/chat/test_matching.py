@@ -58,7 +58,11 @@ def test_it_pairs_the_oldest_seeker_with_the_oldest_supporter_and_copies_the_sur
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "qualification",
-    [Worker.Qualification.IN_TRAINING, Worker.Qualification.FAILED, Worker.Qualification.NOT_STARTED],
+    [
+        Worker.Qualification.IN_TRAINING,
+        Worker.Qualification.FAILED,
+        Worker.Qualification.NOT_STARTED,
+    ],
 )
 def test_it_never_matches_an_unqualified_supporter(qualification: str) -> None:
     run = make_run()

@@ -189,10 +189,8 @@ async def test_it_sends_typing_to_the_partner_only(channel_layer: str) -> None:
     await supporter.disconnect()
 
 
-async def test_it_keeps_an_idle_socket_alive_on_redis(channel_layer: str) -> None:
+async def test_it_keeps_an_idle_socket_alive_on_redis(redis_channel_layer: str) -> None:
     """redis-py 8's default 5 s read timeout dropped idle sockets (STACK.md)."""
-    if channel_layer != "redis":
-        pytest.skip("the idle-timeout pitfall is specific to Redis")
     pair, seeker_cookie, supporter_cookie = await _setup()
     seeker, _ = await join(seeker_cookie, pair.conversation.pk)
     supporter, _ = await join(supporter_cookie, pair.conversation.pk)

@@ -58,7 +58,8 @@ BAD_THIRD_RECORDS: list[tuple[str, dict[str, Any], str]] = [
     (
         "integer score",
         raw_record(survey_score={"seeker": {"initial_emotion_intensity": 5}, "supporter": {}}),
-        'record 3, survey_score.seeker.initial_emotion_intensity: scores are digit strings such as "4"',
+        "record 3, survey_score.seeker.initial_emotion_intensity: "
+        'scores are digit strings such as "4"; got the number 5',
     ),
     (
         "score out of range",
@@ -76,7 +77,9 @@ BAD_THIRD_RECORDS: list[tuple[str, dict[str, Any], str]] = [
     ),
     (
         "supporter without strategy",
-        raw_record(dialog=_dialog_with(2, {"speaker": "supporter", "annotation": {}, "content": "x"})),
+        raw_record(
+            dialog=_dialog_with(2, {"speaker": "supporter", "annotation": {}, "content": "x"})
+        ),
         "record 3, dialog[2].annotation.strategy: missing",
     ),
     (
@@ -129,7 +132,9 @@ def _jsonl_record(**overrides: Any) -> dict[str, Any]:
 
 def test_it_names_the_line_of_a_broken_json_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
-    lines = _jsonl([_jsonl_record(), _jsonl_record(situation="b")]) + "\n\n" + '{"experience_type": '
+    lines = (
+        _jsonl([_jsonl_record(), _jsonl_record(situation="b")]) + "\n\n" + '{"experience_type": '
+    )
     path.write_text(lines, encoding="utf-8")
 
     error = _refused(path)

@@ -14,7 +14,12 @@ from tests.dataset.helpers import export_file, import_file, snapshot
 pytestmark = [pytest.mark.esconv, pytest.mark.django_db]
 
 SPLITS = ("train", "valid", "test")
-QUESTION_KEYS = ("seeker_question1", "seeker_question2", "supporter_question1", "supporter_question2")
+QUESTION_KEYS = (
+    "seeker_question1",
+    "seeker_question2",
+    "supporter_question1",
+    "supporter_question2",
+)
 
 
 def test_it_gives_back_the_released_splits_line_for_line(esconv_dir: Path, tmp_path: Path) -> None:

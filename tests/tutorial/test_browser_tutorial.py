@@ -40,7 +40,8 @@ def _walk(page: Page, subtasks: list[SubTask], wrong_parts: set[int], shots: str
         # and moved focus to the announced result.
         assert "#result" not in page.url
         expect(page.locator("#result")).to_be_focused()
-        expect(page.locator("fieldset")).to_be_disabled()
+        expect(page.locator("input[name=option]").first).to_be_disabled()
+        expect(page.locator("#answered-count")).to_have_text(str(number))
         if shots and (number in (1, 2) or wrong):
             save_screenshot(page, f"{shots}-{number:02d}-answered")
         next_name = "Next →" if number < len(subtasks) else "Review and submit →"

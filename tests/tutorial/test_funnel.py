@@ -63,13 +63,13 @@ def test_it_separates_runs_and_uses_a_fixed_number_of_queries(enter, content, ru
 
 def test_it_shows_the_page_to_staff_only(enter, content, run) -> None:
     _population(enter, content)
-    staff = User.objects.create_user("rita", password="pw-rita-123", is_staff=True)
-    User.objects.create_user("otto", password="pw-otto-123")
+    staff = User.objects.create_user("rita", is_staff=True)
+    otto = User.objects.create_user("otto")
 
     anonymous = Client().get("/tutorial/funnel/")
     assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
     outsider = Client()
-    outsider.login(username="otto", password="pw-otto-123")
+    outsider.force_login(otto)
     assert outsider.get("/tutorial/funnel/").status_code == 302
     worker_client, _ = enter("alice")
     assert worker_client.get("/tutorial/funnel/").status_code == 302

@@ -1,0 +1,313 @@
+"""How fast, and in how much memory, does `export_esconv` write N ESConv-shaped conversations?
+
+    .venv/bin/python bench/export_scale.py --n 100000 --json
+
+Builds N synthetic conversations shaped like ESConv (about 29 utterances each, realistic text
+lengths, strategies, feedback and surveys) with bulk inserts, then runs `manage.py export_esconv`
+in a child process and reports its wall time and peak RSS (so building the data does not count).
+
+By default the data goes into a temporary SQLite file that is deleted afterwards, so the
+development database is never touched (an ambient DATABASE_URL is ignored on purpose).
+`--database-url` (or BENCH_DATABASE_URL) uses that database instead: the bench migrates it, puts
+its data in a run of its own and deletes that data at the end.
+
+The last line with --json is one JSON object with keys n, seconds, conversations_per_s and
+peak_rss_mb (plus a few descriptive extras).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+BATCH = 1000  # conversations per bulk insert
+
+WORDS = (
+    "i",
+    "feel",
+    "really",
+    "so",
+    "just",
+    "like",
+    "about",
+    "my",
+    "job",
+    "work",
+    "friends",
+    "family",
+    "think",
+    "know",
+    "want",
+    "need",
+    "time",
+    "today",
+    "always",
+    "never",
+    "sometimes",
+    "help",
+    "talk",
+    "better",
+    "worse",
+    "anxious",
+    "sad",
+    "tired",
+    "lonely",
+    "understand",
+    "that",
+    "sounds",
+    "hard",
+    "difficult",
+    "maybe",
+    "could",
+    "would",
+    "try",
+    "talking",
+    "someone",
+    "trust",
+    "have",
+    "been",
+    "going",
+    "through",
+    "this",
+    "lately",
+    "it",
+    "is",
+    "okay",
+    "to",
+    "feel",
+    "way",
+    "you",
+    "are",
+    "not",
+    "alone",
+    "what",
+    "do",
+    "when",
+    "did",
+    "start",
+    "how",
+    "long",
+    "happened",
+    "partner",
+    "school",
+    "exams",
+    "money",
+    "sleep",
+    "night",
+    "day",
+    "week",
+)
+
+
+def _sentence(rng: random.Random, mean: float, spread: float) -> str:
+    n = max(1, int(rng.gauss(mean, spread)))
+    text = " ".join(rng.choice(WORDS) for _ in range(n))
+    return text[0].upper() + text[1:] + rng.choice((".", "?", ".\n", "!"))
+
+
+def _configure(database_url: str | None, workdir: Path) -> dict[str, str]:
+    """Point this process (and the child's environment) at the bench database."""
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    else:
+        env["SQLITE_PATH"] = str(workdir / "bench.sqlite3")
+    env["DJANGO_SETTINGS_MODULE"] = "esc_platform.settings"
+    os.environ.clear()
+    os.environ.update(env)
+    return env
+
+
+def build(n: int, run_name: str, seed: int) -> float:
+    """Insert n conversations into a new run; return the seconds it took."""
+    from django.db import transaction
+
+    from chat.models import Conversation, Utterance
+    from crowd import vocabulary
+    from crowd.models import CollectionRun
+    from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
+
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    run = CollectionRun.objects.create(name=run_name, title="export bench", is_active=False)
+    for start in range(0, n, BATCH):
+        size = min(BATCH, n - start)
+        with transaction.atomic():
+            rows = [
+                Conversation(
+                    run=run,
+                    experience_type=rng.choice(vocabulary.EXPERIENCE_TYPES),
+                    emotion_type=rng.choice(vocabulary.DATASET_EMOTIONS),
+                    problem_type=rng.choice(vocabulary.DATASET_PROBLEMS),
+                    situation=_sentence(rng, 25, 8),
+                    initial_emotion_intensity=rng.randint(1, 5),
+                    state=Conversation.State.ENDED,
+                    end_reason=Conversation.EndReason.FINISHED,
+                    quality_status=Conversation.QualityStatus.APPROVED,
+                )
+                for _ in range(size)
+            ]
+            Conversation.objects.bulk_create(rows)
+            utterances: list[Utterance] = []
+            seeker_surveys: list[SeekerPostChatSurvey] = []
+            supporter_surveys: list[SupporterPostChatSurvey] = []
+            for conversation in rows:
+                supporter_since_feedback = 0
+                for position in range(1, rng.randint(20, 38) + 1):
+                    if rng.random() < 0.52:
+                        utterances.append(
+                            Utterance(
+                                conversation=conversation,
+                                position=position,
+                                speaker=vocabulary.SUPPORTER,
+                                text=_sentence(rng, 20, 9),
+                                strategy=rng.choice(vocabulary.STRATEGY_NAMES),
+                            )
+                        )
+                        supporter_since_feedback += 1
+                    else:
+                        feedback = None
+                        if supporter_since_feedback >= 2:
+                            feedback, supporter_since_feedback = rng.randint(1, 5), 0
+                        utterances.append(
+                            Utterance(
+                                conversation=conversation,
+                                position=position,
+                                speaker=vocabulary.SEEKER,
+                                text=_sentence(rng, 15, 7),
+                                feedback=feedback,
+                            )
+                        )
+                if rng.random() < 0.88:
+                    seeker_surveys.append(
+                        SeekerPostChatSurvey(
+                            conversation=conversation,
+                            final_emotion_intensity=rng.randint(1, 5),
+                            empathy=rng.randint(1, 5),
+                            relevance=rng.randint(1, 5),
+                            question1=_sentence(rng, 8, 4),
+                            question2=_sentence(rng, 6, 4),
+                            email="someone@example.org",  # must never reach the export
+                        )
+                    )
+                if rng.random() < 0.85:
+                    supporter_surveys.append(
+                        SupporterPostChatSurvey(
+                            conversation=conversation,
+                            seeker_detail=rng.randint(0, 5),
+                            question1=_sentence(rng, 6, 3),
+                        )
+                    )
+            Utterance.objects.bulk_create(utterances, batch_size=5000)
+            SeekerPostChatSurvey.objects.bulk_create(seeker_surveys, batch_size=1000)
+            SupporterPostChatSurvey.objects.bulk_create(supporter_surveys, batch_size=1000)
+    return time.perf_counter() - started
+
+
+def export(env: dict[str, str], run_name: str, output: Path, fmt: str) -> tuple[float, float]:
+    """Run the export command in a child; return (seconds, the child's peak RSS in MB)."""
+    command = [
+        sys.executable,
+        str(REPO / "manage.py"),
+        "export_esconv",
+        "--output",
+        str(output),
+        "--format",
+        fmt,
+        "--status",
+        "all",
+        "--run",
+        run_name,
+    ]
+    started = time.perf_counter()
+    child = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if child.returncode != 0:
+        raise SystemExit(f"export_esconv failed ({child.returncode}):\n{child.stderr}")
+    # ru_maxrss is in KiB on Linux; the only child waited for is the export.
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, peak_kib / 1024
+
+
+def cleanup(run_name: str) -> None:
+    from chat.models import Conversation, Utterance
+    from crowd.models import CollectionRun
+    from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
+
+    # Children first, each in one statement, so nothing is loaded into memory.
+    Utterance.objects.filter(conversation__run__name=run_name).delete()
+    SeekerPostChatSurvey.objects.filter(conversation__run__name=run_name).delete()
+    SupporterPostChatSurvey.objects.filter(conversation__run__name=run_name).delete()
+    Conversation.objects.filter(run__name=run_name).delete()
+    CollectionRun.objects.filter(name=run_name).delete()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1300, help="conversations (default 1300)")
+    parser.add_argument("--format", dest="fmt", choices=("raw", "jsonl"), default="raw")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="database to use (default: a temporary SQLite file, deleted afterwards)",
+    )
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
+    args = parser.parse_args()
+    if args.n < 1:
+        parser.error("--n must be at least 1")
+
+    workdir = Path(tempfile.mkdtemp(prefix="esc-export-bench-"))
+    env = _configure(args.database_url, workdir)
+    sys.path.insert(0, str(REPO))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    run_name = f"bench-{secrets.token_hex(4)}"
+    try:
+        call_command("migrate", verbosity=0)
+        build_seconds = build(args.n, run_name, args.seed)
+        print(f"built {args.n} conversations in {build_seconds:.1f} s", flush=True)
+        output = workdir / f"export.{args.fmt}"
+        seconds, peak_mb = export(env, run_name, output, args.fmt)
+        size_mb = output.stat().st_size / 1e6
+        rate = args.n / seconds
+        print(
+            f"exported {args.n} conversations ({size_mb:.1f} MB, {args.fmt}) in {seconds:.2f} s: "
+            f"{rate:.0f} conversations/s, peak RSS {peak_mb:.1f} MB",
+            flush=True,
+        )
+        if args.json:
+            result: dict[str, Any] = {
+                "n": args.n,
+                "seconds": round(seconds, 3),
+                "conversations_per_s": round(rate, 1),
+                "peak_rss_mb": round(peak_mb, 1),
+                "format": args.fmt,
+                "file_mb": round(size_mb, 1),
+                "build_seconds": round(build_seconds, 1),
+                "database": "external" if args.database_url else "sqlite-temp",
+            }
+            print(json.dumps(result))
+    finally:
+        if args.database_url:
+            cleanup(run_name)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

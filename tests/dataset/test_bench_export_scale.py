@@ -1,0 +1,29 @@
+"""The export benchmark runs end to end at a tiny size and reports what it promises."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_it_reports_one_json_line_with_the_measured_figures() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "export_scale.py"), "--n", "20", "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"n", "seconds", "conversations_per_s", "peak_rss_mb"} <= set(figures)
+    assert figures["n"] == 20
+    assert figures["seconds"] > 0
+    assert figures["conversations_per_s"] > 0
+    assert 10 < figures["peak_rss_mb"] < 300
