@@ -206,6 +206,21 @@ def wait_until_ready(
     raise BenchSetupError(f"not ready after {timeout:.0f} s:\n{tail(log_path)}")
 
 
+def cpu_seconds(proc: subprocess.Popen[bytes] | None) -> float:
+    """CPU time (user + system) a process has used so far, from /proc; 0 where unavailable.
+
+    Unlike latency, this cost per message barely depends on what else the machine is running.
+    """
+    if proc is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    # Fields 14 and 15 of stat (utime, stime); the split starts at field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -448,6 +463,7 @@ class LoadResult:
     connect_s: float
     chat_s: float
     timed_out: bool
+    server_cpu_s: float
 
 
 async def read_frames(side: Side, latencies: list[float]) -> None:
@@ -604,6 +620,7 @@ async def run_load(
     feedback_every: int,
     timeout: float,
     seed: int | None,
+    server: subprocess.Popen[bytes] | None,
 ) -> LoadResult:
     pairs = [PairClient(spec) for spec in specs]
     latencies: list[float] = []
@@ -634,18 +651,25 @@ async def run_load(
     connect_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    chats = [
-        chat(pair, messages, think_ms, feedback_every, transport.full_protocol, deadline, rng)
+    cpu_before = cpu_seconds(server)
+    chats = {
+        asyncio.create_task(
+            chat(pair, messages, think_ms, feedback_every, transport.full_protocol, deadline, rng)
+        ): pair
         for pair in pairs
         if not pair.failed
-    ]
-    try:
-        await asyncio.wait_for(
-            asyncio.gather(*chats), timeout=max(0.01, deadline - time.monotonic())
-        )
-    except TimeoutError:
-        timed_out = True
+    }
+    if chats:
+        _, pending = await asyncio.wait(chats, timeout=max(0.01, deadline - time.monotonic()))
+        if pending:
+            timed_out = True
+            for task in pending:
+                task.cancel()
+                chats[task].failed = True
+                chats[task].errors.append(f"pair {chats[task].spec.index}: --timeout reached")
+            await asyncio.gather(*pending, return_exceptions=True)
     chat_s = time.perf_counter() - started
+    server_cpu_s = cpu_seconds(server) - cpu_before
 
     await asyncio.sleep(GRACE_SECONDS)
     for pair in pairs:
@@ -663,7 +687,7 @@ async def run_load(
     for reader in readers:
         reader.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
-    return LoadResult(transport.name, pairs, latencies, connect_s, chat_s, timed_out)
+    return LoadResult(transport.name, pairs, latencies, connect_s, chat_s, timed_out, server_cpu_s)
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -738,7 +762,9 @@ def check(result: LoadResult, stored: Counter[tuple[int, str | None]] | None) ->
 
 def summarize(result: LoadResult, checked: Check) -> dict[str, float]:
     rate = checked.delivered / result.chat_s if result.chat_s > 0 else 0.0
+    cpu_per_message = result.server_cpu_s * 1000 / checked.delivered if checked.delivered else 0.0
     return {
+        "cpu_ms_per_msg": round(cpu_per_message, 2),
         "p50_ms": round(percentile(result.latencies_ms, 50), 2),
         "p90_ms": round(percentile(result.latencies_ms, 90), 2),
         "p99_ms": round(percentile(result.latencies_ms, 99), 2),
@@ -756,7 +782,8 @@ def describe(label: str, result: LoadResult, checked: Check, figures: dict[str, 
     log(
         f"  latency p50 {figures['p50_ms']:.1f} ms, p90 {figures['p90_ms']:.1f} ms, "
         f"p99 {figures['p99_ms']:.1f} ms, max {figures['max_ms']:.1f} ms; "
-        f"{figures['msgs_per_s']:.0f} messages/s"
+        f"{figures['msgs_per_s']:.0f} messages/s; "
+        f"server CPU {figures['cpu_ms_per_msg']:.2f} ms per message"
     )
     log(
         f"  lost {checked.lost} (delivery {len(checked.lost_delivery)}, "
@@ -810,6 +837,7 @@ def on_sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     nofile = raise_open_file_limit()
     if nofile < 4 * args.pairs + 64:
         log(f"warning: open-file limit is {nofile}; {4 * args.pairs} sockets are needed")
@@ -887,6 +915,7 @@ def main(argv: list[str] | None = None) -> int:
                 feedback_every,
                 args.timeout,
                 args.seed,
+                res.server,
             )
         )
         chat_load_after = os.getloadavg()[0]
@@ -925,6 +954,7 @@ def main(argv: list[str] | None = None) -> int:
                     feedback_every,
                     args.timeout,
                     args.seed,
+                    res.relay,
                 )
             )
             stop_process(res.relay)
@@ -967,6 +997,8 @@ def main(argv: list[str] | None = None) -> int:
             "timed_out": chat_result.timed_out,
             "connect_s": round(chat_result.connect_s, 2),
             "chat_s": round(chat_result.chat_s, 2),
+            "cpu_ms_per_msg": chat_figures["cpu_ms_per_msg"],
+            "relay_cpu_ms_per_msg": relay_figures.get("cpu_ms_per_msg"),
             "conn_max_age": env.get("DJANGO_CONN_MAX_AGE", "0"),
             "load_avg_1m": [round(chat_load_before, 2), round(chat_load_after, 2)],
             "relay_lost": relay_check.lost if relay_check else None,

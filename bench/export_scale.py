@@ -133,7 +133,7 @@ def _configure(database_url: str | None, workdir: Path) -> dict[str, str]:
 
 def build(n: int, run_name: str, seed: int) -> float:
     """Insert n conversations into a new run; return the seconds it took."""
-    from django.db import transaction
+    from django.db import reset_queries, transaction
 
     from chat.models import Conversation, Utterance
     from crowd import vocabulary
@@ -214,11 +214,30 @@ def build(n: int, run_name: str, seed: int) -> float:
             Utterance.objects.bulk_create(utterances, batch_size=5000)
             SeekerPostChatSurvey.objects.bulk_create(seeker_surveys, batch_size=1000)
             SupporterPostChatSurvey.objects.bulk_create(supporter_surveys, batch_size=1000)
+        # With DEBUG on, Django keeps every statement's SQL: megabytes per batch here.
+        reset_queries()
     return time.perf_counter() - started
 
 
+def _peak_rss_kib(pid: int) -> int | None:
+    """The high-water RSS of a running process (VmHWM), None once it has exited."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None
+
+
 def export(env: dict[str, str], run_name: str, output: Path, fmt: str) -> tuple[float, float]:
-    """Run the export command in a child; return (seconds, the child's peak RSS in MB)."""
+    """Run the export command in a child; return (seconds, the child's peak RSS in MB).
+
+    The peak is the child's own VmHWM, polled from /proc while it runs: it is monotonic, so
+    the last reading is the peak. getrusage(RUSAGE_CHILDREN) is only a fallback, because the
+    kernel carries the parent's high-water mark from before exec() into the child's figure.
+    """
     command = [
         sys.executable,
         str(REPO / "manage.py"),
@@ -232,13 +251,19 @@ def export(env: dict[str, str], run_name: str, output: Path, fmt: str) -> tuple[
         "--run",
         run_name,
     ]
+    log = output.with_suffix(".log")
     started = time.perf_counter()
-    child = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, check=False)
+    with log.open("w") as sink:
+        child = subprocess.Popen(command, env=env, cwd=REPO, stdout=sink, stderr=sink)
+        peak_kib = 0
+        while child.poll() is None:
+            peak_kib = max(peak_kib, _peak_rss_kib(child.pid) or 0)
+            time.sleep(0.02)
     seconds = time.perf_counter() - started
     if child.returncode != 0:
-        raise SystemExit(f"export_esconv failed ({child.returncode}):\n{child.stderr}")
-    # ru_maxrss is in KiB on Linux; the only child waited for is the export.
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        raise SystemExit(f"export_esconv failed ({child.returncode}):\n{log.read_text()}")
+    if not peak_kib:  # no /proc: an upper bound (ru_maxrss is in KiB on Linux)
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, peak_kib / 1024
 
 

@@ -6,17 +6,40 @@ chat.services inside database_sync_to_async.
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+from asgiref.sync import sync_to_async
 from channels.auth import get_user
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import close_old_connections
 
 from chat import services
 from chat.services import STAFF, ChatError
 from crowd import vocabulary
 from crowd.selectors import worker_id_from_scope
+
+T = TypeVar("T")
+
+
+# Service calls run in the shared thread pool, not asgiref's single "thread-sensitive" thread:
+# each call is self-contained (its own transaction), and one thread for every socket of the
+# process would serialise all chats behind each other.
+def _db(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> T:
+        # What database_sync_to_async does, inside the worker thread itself: a connection
+        # older than CONN_MAX_AGE (or broken) is closed, never left open in the pool.
+        close_old_connections()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(run, thread_sensitive=False)
+
 
 CLOSE_NO_WORKER = 4401
 CLOSE_FORBIDDEN = 4403
@@ -59,12 +82,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 return
             staff = True
         else:
-            self.worker_id = await database_sync_to_async(worker_id_from_scope)(self.scope)
+            self.worker_id = await _db(worker_id_from_scope)(self.scope)
             if self.worker_id is None:
                 await self.close(code=CLOSE_NO_WORKER)
                 return
         try:
-            await database_sync_to_async(services.authorize_connection)(
+            await _db(services.authorize_connection)(
                 self.conversation_id, worker_id=self.worker_id, staff=staff
             )
         except ChatError as exc:
@@ -76,7 +99,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             services.group_name(self.conversation_id), self.channel_name
         )
         try:
-            session = await database_sync_to_async(services.open_session)(
+            session = await _db(services.open_session)(
                 self.conversation_id, worker_id=self.worker_id, staff=staff, after=after
             )
         except ChatError as exc:
@@ -152,7 +175,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _message(self, frame: dict[str, Any]) -> None:
         assert self.worker_id is not None
-        result = await database_sync_to_async(services.post_message)(
+        result = await _db(services.post_message)(
             self.conversation_id,
             self.worker_id,
             client_id=frame.get("id"),
@@ -165,7 +188,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _feedback(self, frame: dict[str, Any]) -> None:
         assert self.worker_id is not None
-        ack = await database_sync_to_async(services.answer_feedback)(
+        ack = await _db(services.answer_feedback)(
             self.conversation_id,
             self.worker_id,
             prompt=frame.get("prompt"),
@@ -178,7 +201,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _end(self, frame: dict[str, Any]) -> None:
         assert self.worker_id is not None
-        await database_sync_to_async(services.end_conversation)(
+        await _db(services.end_conversation)(
             self.conversation_id, self.worker_id, reason=frame.get("reason")
         )
 

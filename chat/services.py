@@ -445,12 +445,19 @@ def post_message(
     with transaction.atomic():
         conversation, role = _lock_active(conversation_id, worker_id)
         if isinstance(client_id, str) and client_id:
-            existing = conversation.utterances.filter(client_message_id=client_id).first()
+            existing = (
+                Utterance.objects.filter(
+                    conversation_id=conversation.pk, client_message_id=client_id
+                )
+                .values_list("position", "speaker")
+                .first()
+            )
             if existing is not None:
-                if existing.speaker != role:
+                position, speaker = existing
+                if speaker != role:
                     raise ChatError("bad_id", "That message id is already used.")
                 return MessageResult(
-                    ack={"type": "ack", "id": client_id, "seq": existing.position},
+                    ack={"type": "ack", "id": client_id, "seq": position},
                     warning=None,
                     duplicate=True,
                 )

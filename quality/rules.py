@@ -13,6 +13,9 @@ from typing import Any
 from chat.models import Conversation
 from quality.models import AutoApprovalRuleSet, Outcome
 
+# Put first in a decision's reasons when a single criterion stood between it and approval.
+NEAR_MISS = "near miss: one criterion short of approval"
+
 
 def word_count(text: str) -> int:
     """Utterance length as the protocol counts it."""
@@ -172,6 +175,8 @@ def judge(facts: ConversationFacts, rules: AutoApprovalRuleSet) -> Judgement:
         )
         criteria += [*supporter, count, seeker_avg]
         approved = count.held and seeker_avg.held
+        # How many more criteria would have had to hold for approval.
+        missing = max(0, rules.supporter_criteria_required - held) + (not seeker_avg.held)
     else:
         needed = rules.no_survey_feedback_count
         last = facts.feedback[-needed:] if needed else []
@@ -191,9 +196,12 @@ def judge(facts: ConversationFacts, rules: AutoApprovalRuleSet) -> Judgement:
             ),
         ]
         approved = supporter_avg.held and seeker_avg.held and feedback_ok
+        missing = (not supporter_avg.held) + (not seeker_avg.held) + (not feedback_ok)
     criteria.append(Criterion("seeker_detail", facts.seeker_detail, None, True))
 
     reasons = [f"{c.name} failed" for c in criteria if not c.held]
+    if not approved and missing == 1:
+        reasons.insert(0, NEAR_MISS)
     if not has_survey:
         reasons.insert(0, "no seeker post-chat survey")
     reasons += [f"flag: {kind}" for kind in facts.open_flags]

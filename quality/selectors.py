@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from chat.models import Conversation, Utterance
 from crowd import vocabulary
@@ -27,7 +26,7 @@ from quality.models import (
     Review,
     ReviewClaim,
 )
-from quality.services import _claim_expiry
+from quality.services import REVIEW_CLAIM_MINUTES, review_claim_cutoff
 from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
 
 
@@ -68,7 +67,7 @@ def queue_rows(conversations: list[Conversation]) -> list[QueueRow]:
     claims = {
         c.conversation_id: c.reviewer.get_username()
         for c in ReviewClaim.objects.filter(
-            conversation_id__in=ids, claimed_at__gte=_claim_expiry()
+            conversation_id__in=ids, claimed_at__gte=review_claim_cutoff()
         ).select_related("reviewer")
     }
     rows = []
@@ -132,7 +131,7 @@ def review_detail(conversation: Conversation, reviewer: Any) -> ReviewDetail:
         for u in Utterance.objects.filter(conversation=conversation).order_by("position")
     ]
     claim = (
-        ReviewClaim.objects.filter(conversation=conversation, claimed_at__gte=_claim_expiry())
+        ReviewClaim.objects.filter(conversation=conversation, claimed_at__gte=review_claim_cutoff())
         .select_related("reviewer")
         .first()
     )
@@ -149,7 +148,9 @@ def review_detail(conversation: Conversation, reviewer: Any) -> ReviewDetail:
         reviews=list(Review.objects.filter(conversation=conversation).select_related("reviewer")),
         claimed_by=claim.reviewer.get_username() if claim else None,
         claimed_by_me=bool(claim and claim.reviewer_id == reviewer.pk),
-        claim_expires_at=(claim.claimed_at + (timezone.now() - _claim_expiry()) if claim else None),
+        claim_expires_at=(
+            claim.claimed_at + timedelta(minutes=REVIEW_CLAIM_MINUTES) if claim else None
+        ),
         strategies=strategy_help(),
     )
 

@@ -358,7 +358,7 @@ def run_quality_control(
 # --------------------------------------------------------------------------- reviewers' queue
 
 
-def _claim_expiry() -> Any:
+def review_claim_cutoff() -> Any:
     return timezone.now() - timedelta(minutes=REVIEW_CLAIM_MINUTES)
 
 
@@ -369,7 +369,7 @@ def claim_for_review(conversation: Conversation, reviewer: User) -> ReviewClaim:
     now = timezone.now()
     with transaction.atomic():
         taken = ReviewClaim.objects.filter(conversation=conversation).filter(
-            Q(reviewer=reviewer) | Q(claimed_at__lt=_claim_expiry())
+            Q(reviewer=reviewer) | Q(claimed_at__lt=review_claim_cutoff())
         )
         if taken.update(reviewer=reviewer, claimed_at=now):
             return ReviewClaim.objects.get(conversation=conversation)
@@ -394,7 +394,7 @@ def release_review_claim(conversation: Conversation, reviewer: User) -> None:
 
 def _require_claim(conversation: Conversation, reviewer: User) -> None:
     held = ReviewClaim.objects.filter(
-        conversation=conversation, reviewer=reviewer, claimed_at__gte=_claim_expiry()
+        conversation=conversation, reviewer=reviewer, claimed_at__gte=review_claim_cutoff()
     ).exists()
     if not held:
         raise QualityError("claim this conversation first (or your claim expired)")
@@ -410,7 +410,7 @@ def decide_review(conversation: Conversation, reviewer: User, verdict: str, reas
         raise QualityError("a reason is required to reject")
     with transaction.atomic():
         mine = ReviewClaim.objects.filter(
-            conversation=conversation, reviewer=reviewer, claimed_at__gte=_claim_expiry()
+            conversation=conversation, reviewer=reviewer, claimed_at__gte=review_claim_cutoff()
         ).delete()[0]
         if not mine:
             raise QualityError("claim this conversation first (or your claim expired)")

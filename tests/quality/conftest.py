@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from tests.browser_support import asgi_server, browser_type_launch_args  # noqa: F401
 from tests.celery_support import celery_worker_process  # noqa: F401
 from tests.services_probe import require
 

@@ -134,3 +134,25 @@ def test_the_command_limits_to_a_run() -> None:
 def test_the_command_refuses_an_unknown_run() -> None:
     with pytest.raises(CommandError, match="no collection run named 'nope'"):
         call_command("run_quality_control", "--run", "nope", "--no-release")
+
+
+def test_celery_beat_runs_the_job_every_configured_interval() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from esc_platform.celery import app
+    from quality.tasks import run_quality_control
+
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='esc_platform.settings'; "
+        "django.setup(); from esc_platform.celery import app; "
+        "print(app.conf.beat_schedule['quality-control'])"
+    )
+    env = {**os.environ, "QUALITY_CONTROL_INTERVAL_SECONDS": "90"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert "'task': 'quality.run_quality_control', 'schedule': 90.0" in out
+    assert run_quality_control.name in app.tasks
+    assert run_quality_control.name == "quality.run_quality_control"

@@ -243,3 +243,22 @@ def test_thresholds_come_from_the_newest_rule_set_version() -> None:
     assert decision.rule_set_version == 2
     assert criterion(decision, "utterance_count")["threshold"] == 18
     assert Conversation.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "near_miss"),
+    [
+        ({"relevance": 3, "empathy": 2}, True),  # 2 of 4 supporter criteria: one short
+        ({"seeker_words": 5}, True),  # only the seeker's length fails
+        ({"relevance": 3, "empathy": 2, "seeker_words": 5}, False),
+        ({"relevance": 3, "empathy": 2, "final": 4}, False),  # 1 of 4: two short
+        ({"seeker_survey": False, "feedback": (5, 4)}, True),
+        ({"seeker_survey": False, "feedback": (5,), "seeker_words": 5}, False),
+        ({}, False),  # approved
+    ],
+)
+def test_it_marks_near_misses_for_the_reviewer(kwargs: dict[str, Any], near_miss: bool) -> None:
+    from quality.rules import NEAR_MISS
+
+    _, decision = judged(**kwargs)
+    assert (NEAR_MISS in decision.reasons) is near_miss
