@@ -377,18 +377,28 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower())
 
 
-def copied_example(text: str) -> SubTask | None:
-    """The tutorial example this message nearly copies word for word, if any."""
+def copied_example(text: str) -> str | None:
+    """The title of the tutorial example this message nearly copies word for word, if any."""
     words = _words(text)
     if not words:
         return None
-    for sub in SubTask.objects.exclude(example_supporter="").order_by("order"):
-        example = _words(sub.example_supporter)
+    examples = (
+        SubTask.objects.exclude(example_supporter="")
+        .order_by("order")
+        .values_list("title", "example_supporter")
+    )
+    for title, example_text in examples:
+        example = _words(example_text)
         if len(example) < COPY_MIN_EXAMPLE_WORDS:
             continue
-        ratio = difflib.SequenceMatcher(None, words, example, autojunk=False).ratio()
-        if ratio >= COPY_SIMILARITY_THRESHOLD:
-            return sub
+        matcher = difflib.SequenceMatcher(None, words, example, autojunk=False)
+        # The quick ratios are upper bounds of ratio(): most messages are ruled out cheaply.
+        if (
+            matcher.real_quick_ratio() >= COPY_SIMILARITY_THRESHOLD
+            and matcher.quick_ratio() >= COPY_SIMILARITY_THRESHOLD
+            and matcher.ratio() >= COPY_SIMILARITY_THRESHOLD
+        ):
+            return str(title)
     return None
 
 
@@ -519,7 +529,7 @@ def post_message(
                     conversation=conversation,
                     utterance=utterance,
                     kind=Flag.Kind.COPIED_EXAMPLE,
-                    detail=f"Copies the tutorial example of “{copied.title}”.",
+                    detail=f"Copies the tutorial example of “{copied}”.",
                 )
                 warning = {
                     "type": "warning",

@@ -38,8 +38,7 @@ def _not_allowed(request: HttpRequest) -> HttpResponse:
     return render(request, "chat/not_allowed.html", status=403)
 
 
-def _run_settings(worker: Worker) -> dict[str, int]:
-    run = worker.run
+def _run_settings(run: CollectionRun) -> dict[str, int]:
     return {
         "max_wait_seconds": run.max_wait_seconds,
         "min_turns_to_end": run.min_turns_to_end,
@@ -95,7 +94,7 @@ def room(request: HttpRequest) -> HttpResponse:
                 "role": role,
                 "wsPath": f"/ws/chat/{conversation.pk}/",
                 "readOnly": False,
-                **_run_settings(worker),
+                **_run_settings(conversation.run),
             },
         },
     )
@@ -125,11 +124,7 @@ def live_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
                 "role": "staff",
                 "wsPath": f"/ws/chat/{conversation.pk}/watch/",
                 "readOnly": True,
-                "max_wait_seconds": run.max_wait_seconds,
-                "min_turns_to_end": run.min_turns_to_end,
-                "min_seconds_to_end": run.min_seconds_to_end,
-                "partner_silence_seconds": run.partner_silence_seconds,
-                "max_message_chars": run.max_message_chars,
+                **_run_settings(run),
             },
         },
     )

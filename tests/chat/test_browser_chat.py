@@ -7,13 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+)
 from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect
 
 from chat.models import Conversation, Utterance
 from crowd.models import Worker
 from crowd.services import enter_waiting_room
-from tests.chat.conftest import make_run
+from tests.chat.conftest import make_pair, make_run, session_cookie
 from tutorial.models import SubTask
 
 SHOTS = Path(os.environ.get("ESC_SHOTS_DIR", "/tmp/shots"))
@@ -198,3 +204,68 @@ def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser
     assert statuses == {"sam": "03", "alice": "03"}
     desktop.close()
     phone.close()
+
+
+def _as_worker(browser: Browser, base_url: str, worker: Worker, **context_args: Any) -> Page:
+    """A browser context whose session is bound to this worker (as the entry link would do)."""
+    context = browser.new_context(**context_args)
+    key = session_cookie(worker).split("=", 1)[1]
+    context.add_cookies([{"name": "sessionid", "value": key, "url": base_url}])
+    return context.new_page()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_it_leaves_after_confirmation_and_sends_each_side_on(
+    asgi_server: str, browser: Browser
+) -> None:
+    pair = make_pair()
+    seeker = _as_worker(browser, asgi_server, pair.seeker)
+    supporter = _as_worker(browser, asgi_server, pair.supporter)
+    for page in (seeker, supporter):
+        page.goto(asgi_server + "/chat/room/")
+        expect(page.locator("#conn")).to_have_text("live")
+
+    # Staff watch live, read-only, with strategies.
+    rita = get_user_model().objects.create_user(
+        username="rita", password="a-long-password-1", is_staff=True
+    )
+    staff_key = session_cookie(
+        **{
+            SESSION_KEY: str(rita.pk),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: rita.get_session_auth_hash(),
+        }
+    ).split("=", 1)[1]
+    staff_context = browser.new_context(viewport={"width": 1280, "height": 800})
+    staff_context.add_cookies([{"name": "sessionid", "value": staff_key, "url": asgi_server}])
+    staff = staff_context.new_page()
+    staff.goto(asgi_server + "/chat/live/")
+    staff.get_by_role("link", name="Watch").click()
+    expect(staff.locator("#conn")).to_have_text("live")
+    expect(staff.locator("#composer")).to_have_count(0)
+    supporter.get_by_role("radio", name="Question", exact=True).check()
+    supporter.locator("#text").fill("What is on your mind today?")
+    supporter.get_by_role("button", name="Send", exact=True).click()
+    expect(staff.locator(".msg-strategy")).to_have_text(["Question"])
+    expect(seeker.locator("#messages")).to_contain_text("What is on your mind today?")
+    _shot(staff, "chat-staff-live")
+
+    # Cancelling the dialog keeps the chat going.
+    supporter.get_by_role("button", name="Leave", exact=True).click()
+    dialog = supporter.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Stay").click()
+    expect(dialog).to_be_hidden()
+    assert Conversation.objects.get(pk=pair.conversation.pk).state == "active"
+
+    supporter.get_by_role("button", name="Leave", exact=True).click()
+    supporter.get_by_role("dialog").get_by_role("button", name="Leave now").click()
+    supporter.wait_for_url("**/done/")
+    seeker.wait_for_url("**/surveys/post-chat/")
+    expect(supporter.get_by_test_id("status-code")).to_contain_text("01")
+    conversation = Conversation.objects.get(pk=pair.conversation.pk)
+    assert (conversation.end_reason, conversation.ended_by) == ("supporter_left", "supporter")
+    expect(staff.locator("#notice")).to_contain_text("ended")
+    for page in (seeker, supporter, staff):
+        page.context.close()

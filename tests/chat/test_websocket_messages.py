@@ -252,3 +252,44 @@ async def test_it_lets_staff_watch_read_only_with_strategies(channel_layer: str)
     assert (await worker_watch.receive_output(timeout=3))["code"] == 4401
     await supporter.disconnect()
     assert await adb(Conversation.objects.filter(state="active").count)() == 1
+
+
+async def test_it_replaces_an_unanswered_prompt_with_the_next_one() -> None:
+    pair, seeker_cookie, supporter_cookie = await _setup(feedback_every=1)
+    seeker, _ = await join(seeker_cookie, pair.conversation.pk)
+    supporter, _ = await join(supporter_cookie, pair.conversation.pk)
+    for n in (1, 2):
+        await supporter.send_json_to(
+            {"type": "message", "id": f"p-{n}", "text": f"line {n}", "strategy": "Others"}
+        )
+        request, _ = await receive_until(seeker, "feedback_request")
+        assert request["prompt"] == n
+    await seeker.send_json_to({"type": "feedback", "prompt": 1, "score": 3})
+    error, _ = await receive_until(seeker, "error")
+    assert error["code"] == "no_open_prompt"
+    await seeker.send_json_to({"type": "feedback", "prompt": 2, "score": 5})
+    ack, _ = await receive_until(seeker, "feedback_ack")
+    assert ack["prompt"] == 2
+    conversation = await adb(Conversation.objects.get)(pk=pair.conversation.pk)
+    assert (conversation.pending_feedback_prompt, conversation.pending_feedback_score) == (None, 5)
+    await seeker.disconnect()
+    await supporter.disconnect()
+
+
+async def test_it_refuses_an_id_the_partner_already_used() -> None:
+    pair, seeker_cookie, supporter_cookie = await _setup()
+    seeker, _ = await join(seeker_cookie, pair.conversation.pk)
+    supporter, _ = await join(supporter_cookie, pair.conversation.pk)
+    await seeker.send_json_to({"type": "message", "id": "same", "text": "mine"})
+    await receive_until(seeker, "ack")
+    await supporter.send_json_to(
+        {"type": "message", "id": "same", "text": "theirs", "strategy": "Others"}
+    )
+    error, _ = await receive_until(supporter, "error")
+    assert (error["code"], error["ref"]) == ("bad_id", "same")
+    texts = await adb(list)(
+        Utterance.objects.filter(conversation=pair.conversation).values_list("text", flat=True)
+    )
+    assert texts == ["mine"]
+    await seeker.disconnect()
+    await supporter.disconnect()
