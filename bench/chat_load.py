@@ -58,6 +58,8 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 CONNECT_CONCURRENCY = 64
 # After the last delivery, keep listening this long so late duplicates are counted.
 GRACE_SECONDS = 0.5
+# Put in a side's queues when its connection is gone.
+CLOSED = -1
 
 SEEKER_LINES = (
     "Hi, thanks for talking with me. I've had a rough couple of weeks.",
@@ -414,7 +416,8 @@ class Side:
     feedback_requests: asyncio.Queue[int] = field(default_factory=asyncio.Queue)
     feedback_acks: asyncio.Queue[int] = field(default_factory=asyncio.Queue)
     other_frames: Counter[str] = field(default_factory=Counter)
-    closing: bool = False
+    closing: bool = False  # we are closing it: a close is no error
+    closed: bool = False  # the connection is gone: nothing more will arrive
 
 
 @dataclass
@@ -511,12 +514,17 @@ async def read_frames(side: Side, latencies: list[float]) -> None:
         closed = f"connection closed by the server: {exc}"
     else:
         closed = "connection closed by the server"
+    side.closed = True
     if not side.closing:
         pair.errors.append(f"{side.role}: {closed}")
-        # Wake the partner's sender: nothing more will arrive here.
+        # Wake whoever waits on this side, so a refused or dropped socket fails its pair now
+        # rather than at --timeout.
         for waiter in pair.delivered.values():
             if not waiter.done():
                 waiter.set_exception(ConnectionError(f"{side.role} connection closed"))
+        side.hello.set()
+        side.feedback_requests.put_nowait(CLOSED)
+        side.feedback_acks.put_nowait(CLOSED)
 
 
 async def open_side(
@@ -577,9 +585,12 @@ async def answer_feedback(side: Side, score: int, deadline: float) -> None:
         prompt = await asyncio.wait_for(side.feedback_requests.get(), timeout=remaining)
     except TimeoutError:
         raise TimeoutError("no feedback_request arrived when one was due") from None
+    if prompt == CLOSED:
+        raise ConnectionError(f"{side.role} connection closed")
     await side.ws.send(json.dumps({"type": "feedback", "prompt": prompt, "score": score}))
     try:
-        await asyncio.wait_for(side.feedback_acks.get(), timeout=remaining)
+        if await asyncio.wait_for(side.feedback_acks.get(), timeout=remaining) == CLOSED:
+            raise ConnectionError(f"{side.role} connection closed")
     except TimeoutError:
         raise TimeoutError(f"feedback for prompt {prompt} was not acknowledged") from None
 
@@ -643,6 +654,8 @@ async def run_load(
                     await asyncio.wait_for(
                         side.hello.wait(), timeout=max(0.01, deadline - time.monotonic())
                     )
+                    if side.closed:
+                        raise ConnectionError(f"{side.role} was refused before its hello")
         except Exception as exc:
             pair.failed = True
             pair.errors.append(f"pair {pair.spec.index}: could not connect: {exc!r}")

@@ -207,6 +207,9 @@ class _Record:
             raise self.fail(path, f"expected a string, got {_describe(value)}")
         if non_empty and not value.strip():
             raise self.fail(path, "must not be empty")
+        if "\x00" in value:
+            # PostgreSQL text cannot hold NUL; refuse it on every backend alike.
+            raise self.fail(path, "contains a NUL character (\\u0000)")
         return value
 
     def label(self, value: object, path: str) -> str:

@@ -23,6 +23,7 @@ const leaveBtn = $("leave");
 const leaveDialog = $("leave-dialog");
 const feedbackForm = $("feedback");
 const helpEl = $("strategy-help");
+const endHint = $("end-hint");
 
 const PENDING_KEY = `esc-chat-pending-${config.conversation}`;
 const seen = new Set();
@@ -180,7 +181,10 @@ function refreshControls() {
     (role === "seeker" && turns >= config.min_turns_to_end && elapsedSeconds() >= config.min_seconds_to_end);
   const silentSince = partnerLastAt ?? startedAt;
   const canReport = serverCanReport || (Date.now() - silentSince) / 1000 >= config.partner_silence_seconds;
-  if (endBtn) endBtn.disabled = !canEnd;
+  if (endBtn) {
+    endBtn.disabled = !canEnd;
+    if (canEnd && endHint) endHint.textContent = "You can end the conversation now, whenever you are ready.";
+  }
   if (reportBtn) reportBtn.disabled = !canReport;
   if (sendBtn) sendBtn.disabled = !canSend();
 }

@@ -175,6 +175,7 @@ def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser
 
     end = seeker.get_by_role("button", name="End conversation")
     expect(end).to_be_enabled()
+    expect(seeker.locator("#end-hint")).to_contain_text("You can end the conversation now")
     end.click()
     seeker.wait_for_url("**/surveys/post-chat/")
     supporter.wait_for_url("**/surveys/post-chat/")

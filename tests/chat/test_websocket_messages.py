@@ -206,7 +206,6 @@ async def test_it_keeps_an_idle_socket_alive_on_redis(redis_channel_layer: str) 
 
 async def test_it_lets_staff_watch_read_only_with_strategies(channel_layer: str) -> None:
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import AnonymousUser  # noqa: F401
 
     pair, seeker_cookie, supporter_cookie = await _setup()
 

@@ -209,6 +209,18 @@ def test_it_writes_to_stdout(tmp_path: Path) -> None:
     assert out.getvalue() == json.dumps([raw_record()], indent=1)
 
 
+def test_it_writes_raw_text_exactly_as_the_dataset_files_are_written(tmp_path: Path) -> None:
+    awkward = 'emoji 😊, tab\t, quote ", backslash \\, separator \u2028, bell \x07 end\n'
+    records = [raw_record(situation=awkward), raw_record(situation="second", dialog=[])]
+    records[1]["dialog"] = [{"speaker": "seeker", "annotation": {}, "content": awkward}]
+    import_file(write_raw(tmp_path / "in.json", records))
+    target = tmp_path / "out.json"
+
+    export_file("--output", str(target))
+
+    assert target.read_text(encoding="utf-8") == json.dumps(records, indent=1)
+
+
 def test_it_writes_an_empty_array_when_nothing_qualifies(tmp_path: Path) -> None:
     target = tmp_path / "empty.json"
 

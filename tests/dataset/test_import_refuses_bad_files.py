@@ -93,6 +93,11 @@ BAD_THIRD_RECORDS: list[tuple[str, dict[str, Any], str]] = [
         "record 3, emotion_type: must not be empty",
     ),
     (
+        "NUL character",
+        raw_record(situation="a\x00b"),
+        "record 3, situation: contains a NUL character",
+    ),
+    (
         "unknown speaker",
         raw_record(dialog=_dialog_with(4, {"speaker": "bot", "annotation": {}, "content": "x"})),
         'record 3, dialog[4].speaker: unknown speaker the string "bot"',

@@ -75,6 +75,10 @@ def test_it_gives_back_every_field_of_the_legacy_file(esconv_dir: Path, tmp_path
                 strategy = annotation["strategy"]
                 annotation["strategy"] = vocabulary.LEGACY_STRATEGY_MAP.get(strategy, strategy)
             assert new["annotation"] == annotation
+            old.update(new)  # the mapped original, for the byte comparison below
+        before.update({key: "" for key in QUESTION_KEYS})
+    # Written exactly as the original file is (json.dumps with indent=1, ASCII-escaped).
+    assert target.read_text(encoding="utf-8") == json.dumps(original, indent=1)
 
 
 def test_it_adds_nothing_when_the_same_file_is_imported_twice(esconv_dir: Path) -> None:
