@@ -24,9 +24,9 @@ migrate: setup
 	$(BIN)/python manage.py load_tutorial --if-empty
 
 run: migrate
-	@$(BIN)/python manage.py ensure_demo_admin
+	@$(BIN)/python manage.py ensure_demo_admin --base-url http://$(HOST):$(PORT)
 	@echo "Serving ESC Platform on http://$(HOST):$(PORT)/ (embedded: SQLite, in-memory channel layer, eager Celery)"
-	$(BIN)/uvicorn esc_platform.asgi:application --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn esc_platform.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
 browser-deps:
 	@bash scripts/browser_deps.sh

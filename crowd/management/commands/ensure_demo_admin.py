@@ -14,6 +14,11 @@ DEMO_PASSWORD = "esc-demo-admin"  # a local demo account; the command refuses to
 class Command(BaseCommand):
     help = "Create the demo admin account used by `make run` (refused when DEBUG is off)."
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--base-url", default="http://127.0.0.1:8000", help="where the platform is served"
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         from django.conf import settings
 
@@ -28,6 +33,6 @@ class Command(BaseCommand):
             user.save()
         state = "created" if created else "already exists (password unchanged)"
         self.stdout.write(
-            f"Demo admin {state}: http://127.0.0.1:8000/admin/  "
+            f"Demo admin {state}: {options['base_url'].rstrip('/')}/admin/  "
             f"username: {DEMO_USERNAME}  password: {DEMO_PASSWORD}"
         )
