@@ -801,7 +801,8 @@ def describe(label: str, result: LoadResult, checked: Check, figures: dict[str, 
     log(
         f"  lost {checked.lost} (delivery {len(checked.lost_delivery)}, "
         f"database {len(checked.lost_db)}), duplicated {checked.duplicated}, "
-        f"echo missing {checked.echo_missing}, missing acks {checked.missing_acks}, "
+        f"echo missing {checked.echo_missing}, echo duplicated {checked.echo_duplicated}, "
+        f"missing acks {checked.missing_acks}, "
         f"unexpected {checked.unexpected}, failed pairs {checked.failed_pairs}"
         + (", TIMED OUT" if result.timed_out else "")
     )
@@ -1003,6 +1004,7 @@ def main(argv: list[str] | None = None) -> int:
             "duplicated_db": len(chat_check.duplicated_db),
             "unexpected": chat_check.unexpected,
             "echo_missing": chat_check.echo_missing,
+            "echo_duplicated": chat_check.echo_duplicated,
             "missing_acks": chat_check.missing_acks,
             "failed_pairs": chat_check.failed_pairs,
             "errors": len(chat_check.errors),
@@ -1022,6 +1024,9 @@ def main(argv: list[str] | None = None) -> int:
             and chat_check.duplicated == 0
             and chat_check.failed_pairs == 0
             and chat_check.unexpected == 0
+            and chat_check.echo_missing == 0
+            and chat_check.echo_duplicated == 0
+            and chat_check.missing_acks == 0
             and not chat_result.timed_out
         )
         exit_code = 0 if healthy else 1

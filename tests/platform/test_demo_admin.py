@@ -13,6 +13,7 @@ from django.test import override_settings
 pytestmark = pytest.mark.django_db
 
 
+@override_settings(DEBUG=True)  # pytest-django runs tests with DEBUG off, like production
 def test_it_creates_a_staff_account_once_and_prints_how_to_sign_in() -> None:
     out = StringIO()
     call_command("ensure_demo_admin", "--base-url", "http://127.0.0.1:8123", stdout=out)
