@@ -49,6 +49,15 @@ try:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
     CONN_MAX_AGE = env_int("DJANGO_CONN_MAX_AGE", 0, minimum=0)
+    # A psycopg connection pool per server process (PostgreSQL only). Channels closes the
+    # connection after every database call, so without a pool each chat message pays for a
+    # new PostgreSQL connection (measured by bench/chat_load.py).
+    DATABASE_POOL = env_bool("DATABASE_POOL", CONN_MAX_AGE == 0)
+    DATABASE_POOL_MAX = env_int("DATABASE_POOL_MAX", 20, minimum=1)
+    if DATABASE_POOL and CONN_MAX_AGE:
+        raise ImproperEnvironment(
+            "DATABASE_POOL=true needs DJANGO_CONN_MAX_AGE=0 (the pool keeps the connections)"
+        )
     ESCONV_EXPORT_DIR = Path(env_str("ESCONV_EXPORT_DIR", str(BASE_DIR / "var" / "releases")))
 except ImproperEnvironment as exc:
     # Stop start-up with one line naming the variable rather than a traceback.
@@ -103,6 +112,12 @@ TEMPLATES = [
 
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE)}
+    if DATABASE_POOL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": DATABASE_POOL_MAX,
+            "timeout": 10,
+        }
 else:
     DATABASES = {
         "default": {

@@ -112,3 +112,30 @@ def test_it_passes_check_deploy_with_the_documented_variables() -> None:
     result = manage("check", "--deploy", "--fail-level", "WARNING", **production_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_it_pools_postgresql_connections_by_default() -> None:
+    show = (
+        "from django.conf import settings as s;"
+        "print(s.DATABASES['default'].get('OPTIONS', {}).get('pool', {}).get('max_size'))"
+    )
+    pooled = manage("shell", "-v", "0", "-c", show, DATABASE_URL="postgresql://u@127.0.0.1/db")
+    assert pooled.stdout.split() == ["20"], pooled.stderr
+    unpooled = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        show,
+        DATABASE_URL="postgresql://u@127.0.0.1/db",
+        DATABASE_POOL="false",
+    )
+    assert unpooled.stdout.split() == ["None"], unpooled.stderr
+    both = manage(
+        "check",
+        DATABASE_URL="postgresql://u@127.0.0.1/db",
+        DATABASE_POOL="true",
+        DJANGO_CONN_MAX_AGE="60",
+    )
+    assert both.returncode != 0
+    assert "DATABASE_POOL=true needs DJANGO_CONN_MAX_AGE=0" in both.stderr
