@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from argparse import ArgumentParser
 from pathlib import Path
@@ -69,9 +70,18 @@ class Command(BaseCommand):
                 summary = ", ".join(f"{name} {count}" for name, count in counts.items())
                 self.stdout.write(f"Exported {summary} conversations beside {output}")
             elif output == "-":
-                count = write_export(
-                    _Unterminated(self.stdout), conversations, fmt=options["fmt"], progress=progress
-                )
+                try:
+                    count = write_export(
+                        _Unterminated(self.stdout),
+                        conversations,
+                        fmt=options["fmt"],
+                        progress=progress,
+                    )
+                except BrokenPipeError:
+                    # The reader (`| head`) stopped reading: end quietly, as Unix tools do, with
+                    # stdout pointed at /dev/null so the interpreter's final flush cannot fail.
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                    return
                 self.stderr.write(f"Exported {count} conversations")
             else:
                 count = write_export_file(
