@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from channels.auth import get_user
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import close_old_connections
 
@@ -39,6 +40,11 @@ def _db(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
             close_old_connections()
 
     return sync_to_async(run, thread_sensitive=False)
+
+
+# The per-frame calls, wrapped once rather than for every frame.
+_post_message = _db(services.post_message)
+_answer_feedback = _db(services.answer_feedback)
 
 
 CLOSE_NO_WORKER = 4401
@@ -119,6 +125,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if session.feedback_request is not None:
             await self.send_json(session.feedback_request)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' dispatch first closes stale connections of asgiref's thread-sensitive
+        # thread: a thread hop before every frame received and every group event, for a thread
+        # this consumer never uses. _db does that check in the worker thread that queries.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def disconnect(self, code: int) -> None:
         await self._leave_group()
 
@@ -175,20 +190,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _message(self, frame: dict[str, Any]) -> None:
         assert self.worker_id is not None
-        result = await _db(services.post_message)(
+        result = await _post_message(
             self.conversation_id,
             self.worker_id,
             client_id=frame.get("id"),
             text=frame.get("text"),
             strategy=frame.get("strategy"),
+            defer_relay=True,
         )
+        # Committed by now: post_message puts the relay event in result.relay only on commit.
+        await services.relay(self.conversation_id, result.relay)
         await self.send_json(result.ack)
         if result.warning is not None:
             await self.send_json(result.warning)
 
     async def _feedback(self, frame: dict[str, Any]) -> None:
         assert self.worker_id is not None
-        ack = await _db(services.answer_feedback)(
+        ack = await _answer_feedback(
             self.conversation_id,
             self.worker_id,
             prompt=frame.get("prompt"),

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -59,10 +61,20 @@ def other_role(role: str) -> str:
     return vocabulary.SUPPORTER if role == vocabulary.SEEKER else vocabulary.SEEKER
 
 
-def _send_after_commit(conversation_id: int, event: dict[str, Any]) -> None:
-    """Relay an event to the conversation's group once (and only if) the write committed."""
+def _send_after_commit(
+    conversation_id: int, event: dict[str, Any], outbox: list[dict[str, Any]] | None = None
+) -> None:
+    """Relay an event to the conversation's group once (and only if) the write committed.
+
+    With an `outbox`, the committed event is put there instead, for a caller on the event loop
+    to group_send itself: a worker thread blocking on async_to_sync for every message costs a
+    thread hop and holds a pool thread while Redis answers.
+    """
 
     def send() -> None:
+        if outbox is not None:
+            outbox.append(event)
+            return
         layer = get_channel_layer()
         if layer is not None:
             async_to_sync(layer.group_send)(
@@ -70,6 +82,15 @@ def _send_after_commit(conversation_id: int, event: dict[str, Any]) -> None:
             )
 
     transaction.on_commit(send)
+
+
+async def relay(conversation_id: int, events: list[dict[str, Any]]) -> None:
+    """Send committed events (from an outbox of _send_after_commit) to the conversation's group."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for event in events:
+        await layer.group_send(group_name(conversation_id), {"type": "chat.event", "event": event})
 
 
 # --- Waiting room and matching ----------------------------------------------------------
@@ -374,7 +395,42 @@ def open_session(
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower())
+    return _WORD.findall(text.lower())
+
+
+_WORD = re.compile(r"[a-z0-9']+")
+# The tutorial examples, already split into words, kept per process: reading and splitting them
+# for every supporter message was a query and most of the check's cost. A SubTask save or
+# delete clears the cache (signals in chat.apps); the age limit covers edits made by another
+# process, which no signal here sees.
+EXAMPLES_MAX_AGE_S = 60.0
+_examples: tuple[float, list[tuple[str, list[str]]]] | None = None
+
+
+def forget_tutorial_examples(**_: Any) -> None:
+    """Drop the cached tutorial examples (connected to SubTask's post_save and post_delete)."""
+    global _examples
+    _examples = None
+
+
+def _tutorial_examples() -> list[tuple[str, list[str]]]:
+    global _examples
+    cached = _examples
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < EXAMPLES_MAX_AGE_S:
+        return cached[1]
+    rows = (
+        SubTask.objects.exclude(example_supporter="")
+        .order_by("order")
+        .values_list("title", "example_supporter")
+    )
+    examples = [
+        (str(title), words)
+        for title, text in rows
+        if len(words := _words(text)) >= COPY_MIN_EXAMPLE_WORDS
+    ]
+    _examples = (now, examples)
+    return examples
 
 
 def copied_example(text: str) -> str | None:
@@ -382,23 +438,20 @@ def copied_example(text: str) -> str | None:
     words = _words(text)
     if not words:
         return None
-    examples = (
-        SubTask.objects.exclude(example_supporter="")
-        .order_by("order")
-        .values_list("title", "example_supporter")
-    )
-    for title, example_text in examples:
-        example = _words(example_text)
-        if len(example) < COPY_MIN_EXAMPLE_WORDS:
+    for title, example in _tutorial_examples():
+        # ratio = 2·M/T with M ≤ the shorter length, so lengths alone rule most messages out
+        # before difflib does any work (the same bound as real_quick_ratio()).
+        if 2 * min(len(words), len(example)) < COPY_SIMILARITY_THRESHOLD * (
+            len(words) + len(example)
+        ):
             continue
         matcher = difflib.SequenceMatcher(None, words, example, autojunk=False)
-        # The quick ratios are upper bounds of ratio(): most messages are ruled out cheaply.
+        # The quick ratio is an upper bound of ratio(): most of the rest are ruled out cheaply.
         if (
-            matcher.real_quick_ratio() >= COPY_SIMILARITY_THRESHOLD
-            and matcher.quick_ratio() >= COPY_SIMILARITY_THRESHOLD
+            matcher.quick_ratio() >= COPY_SIMILARITY_THRESHOLD
             and matcher.ratio() >= COPY_SIMILARITY_THRESHOLD
         ):
-            return str(title)
+            return title
     return None
 
 
@@ -425,15 +478,67 @@ class MessageResult:
     ack: dict[str, Any]
     warning: dict[str, Any] | None
     duplicate: bool
+    # With post_message(defer_relay=True): the events to group_send, filled only on commit.
+    relay: list[dict[str, Any]] = field(default_factory=list)
+
+
+# The locking read of every chat write, written once per backend. It returns what
+# `select_for_update(of=("self",)).select_related("run")` would, built by the models' own from_db
+# and database converters; the ORM spent more CPU compiling that query than anything else in a
+# message.
+_LOCK_FIELDS = (list(Conversation._meta.concrete_fields), list(CollectionRun._meta.concrete_fields))
+_LOCK_COLUMNS = [f for group in _LOCK_FIELDS for f in group]
+_LOCK_ATTNAMES = tuple([f.attname for f in group] for group in _LOCK_FIELDS)
+_lock_statements: dict[str, tuple[str, list[list[Any]]]] = {}
+
+
+def _lock_statement(db: BaseDatabaseWrapper) -> tuple[str, list[list[Any]]]:
+    key = f"{db.alias}:{db.vendor}"
+    if key not in _lock_statements:
+        quote = db.ops.quote_name
+        conversations, runs = (m._meta.db_table for m in (Conversation, CollectionRun))
+        columns = ", ".join(
+            f"{quote(table)}.{quote(str(f.column))}"
+            for table, fields in zip((conversations, runs), _LOCK_FIELDS, strict=True)
+            for f in fields
+        )
+        lock = (
+            f" FOR UPDATE OF {quote(conversations)}" if db.features.has_select_for_update_of else ""
+        )
+        statement = (
+            # Only names from the models' metadata are formatted in; values are parameters.
+            f"SELECT {columns} FROM {quote(conversations)} INNER JOIN {quote(runs)}"  # noqa: S608
+            f" ON {quote(runs)}.{quote('id')} = {quote(conversations)}.{quote('run_id')}"
+            f" WHERE {quote(conversations)}.{quote('id')} = %s{lock}"
+        )
+        converters = [
+            db.ops.get_db_converters(f.cached_col) + f.get_db_converters(db) for f in _LOCK_COLUMNS
+        ]
+        _lock_statements[key] = (statement, converters)
+    return _lock_statements[key]
+
+
+def _locked_conversation(conversation_id: int) -> Conversation | None:
+    db = transaction.get_connection()
+    statement, converters = _lock_statement(db)
+    with db.cursor() as cursor:
+        cursor.execute(statement, [conversation_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for i, field_converters in enumerate(converters):
+        for convert in field_converters:
+            values[i] = convert(values[i], _LOCK_COLUMNS[i].cached_col, db)
+    split = len(_LOCK_ATTNAMES[0])
+    conversation = Conversation.from_db(db.alias, _LOCK_ATTNAMES[0], values[:split])
+    run = CollectionRun.from_db(db.alias, _LOCK_ATTNAMES[1], values[split:])
+    Conversation.run.field.set_cached_value(conversation, run)
+    return conversation
 
 
 def _lock_active(conversation_id: int, worker_id: int) -> tuple[Conversation, str]:
-    conversation = (
-        Conversation.objects.select_for_update(of=("self",))
-        .select_related("run")
-        .filter(pk=conversation_id)
-        .first()
-    )
+    conversation = _locked_conversation(conversation_id)
     if conversation is None:
         raise ChatError("not_found", "There is no such conversation.")
     role = selectors.role_in(conversation, worker_id)
@@ -444,34 +549,80 @@ def _lock_active(conversation_id: int, worker_id: int) -> tuple[Conversation, st
     return conversation, role
 
 
+def _stored_as(conversation_id: int, client_id: Any, role: str) -> MessageResult | None:
+    """The ack of a resend whose id is already stored; bad_id if the partner used that id."""
+    if not isinstance(client_id, str) or not client_id:
+        return None
+    existing = (
+        Utterance.objects.filter(conversation_id=conversation_id, client_message_id=client_id)
+        .values_list("position", "speaker")
+        .first()
+    )
+    if existing is None:
+        return None
+    position, speaker = existing
+    if speaker != role:
+        raise ChatError("bad_id", "That message id is already used.")
+    return MessageResult(
+        ack={"type": "ack", "id": client_id, "seq": position}, warning=None, duplicate=True
+    )
+
+
+# The two writes of every message, as plain SQL: the ORM's query building was a large part of
+# the per-message CPU. ON CONFLICT DO NOTHING lets the unique (conversation, client id) index
+# detect a resend instead of a lookup before every insert (PostgreSQL, and SQLite ≥ 3.35 for
+# RETURNING).
+_INSERT_UTTERANCE = (
+    f"INSERT INTO {Utterance._meta.db_table} (conversation_id, position, speaker, text,"  # noqa: S608
+    " strategy, feedback, sent_at, client_message_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT DO NOTHING RETURNING id"
+)
+_COUNTERS = (
+    "last_seq",
+    "last_speaker",
+    "seeker_blocks",
+    "supporter_blocks",
+    "supporter_message_count",
+    "seeker_last_message_at",
+    "supporter_last_message_at",
+    "feedback_prompt_count",
+    "pending_feedback_prompt",
+    "pending_feedback_score",
+)
+_UPDATE_COUNTERS = (
+    f"UPDATE {Conversation._meta.db_table} SET "  # noqa: S608
+    + ", ".join(f"{name} = %s" for name in _COUNTERS)
+    + " WHERE id = %s"
+)
+
+
 def post_message(
-    conversation_id: int, worker_id: int, *, client_id: Any, text: Any, strategy: Any = None
+    conversation_id: int,
+    worker_id: int,
+    *,
+    client_id: Any,
+    text: Any,
+    strategy: Any = None,
+    defer_relay: bool = False,
 ) -> MessageResult:
     """Store a message (seq = position, allocated under a row lock), then relay it after commit.
 
     A resend of an id already stored is acknowledged with its original seq and not relayed.
     The seeker's first message after answering a feedback prompt carries that score.
+    With `defer_relay`, the committed relay event is returned in `result.relay` for the caller
+    to send (the websocket consumer does it on its event loop) instead of being sent here.
     """
+    outbox: list[dict[str, Any]] = []
     with transaction.atomic():
         conversation, role = _lock_active(conversation_id, worker_id)
-        if isinstance(client_id, str) and client_id:
-            existing = (
-                Utterance.objects.filter(
-                    conversation_id=conversation.pk, client_message_id=client_id
-                )
-                .values_list("position", "speaker")
-                .first()
-            )
-            if existing is not None:
-                position, speaker = existing
-                if speaker != role:
-                    raise ChatError("bad_id", "That message id is already used.")
-                return MessageResult(
-                    ack={"type": "ack", "id": client_id, "seq": position},
-                    warning=None,
-                    duplicate=True,
-                )
-        _validate_message(client_id, text, strategy, role, conversation.run.max_message_chars)
+        try:
+            _validate_message(client_id, text, strategy, role, conversation.run.max_message_chars)
+        except ChatError:
+            # A resend of a stored id is acked (or refused as the partner's) before its
+            # content is judged, as it always was.
+            if (stored := _stored_as(conversation.pk, client_id, role)) is not None:
+                return stored
+            raise
         now = timezone.now()
         seq = conversation.last_seq + 1
         feedback = None
@@ -488,46 +639,40 @@ def post_message(
                 conversation.supporter_blocks += 1
         conversation.last_speaker = role
         conversation.last_seq = seq
-        utterance = Utterance.objects.create(
-            conversation=conversation,
-            position=seq,
-            speaker=role,
-            text=text,
-            strategy=strategy if role == vocabulary.SUPPORTER else None,
-            feedback=feedback,
-            sent_at=now,
-            client_message_id=client_id,
-        )
-        prompt = None
-        if (
-            role == vocabulary.SUPPORTER
-            and conversation.supporter_message_count % conversation.run.feedback_every == 0
-        ):
-            # A newer prompt replaces one still unanswered: the seeker rates the latest messages.
-            conversation.feedback_prompt_count += 1
-            conversation.pending_feedback_prompt = conversation.feedback_prompt_count
-            prompt = conversation.feedback_prompt_count
-        conversation.save(
-            update_fields=[
-                "last_seq",
-                "last_speaker",
-                "seeker_blocks",
-                "supporter_blocks",
-                "supporter_message_count",
-                "seeker_last_message_at",
-                "supporter_last_message_at",
-                "feedback_prompt_count",
-                "pending_feedback_prompt",
-                "pending_feedback_score",
-            ]
-        )
+        label = strategy if role == vocabulary.SUPPORTER else None
+        db = transaction.get_connection()
+        adapt = db.ops.adapt_datetimefield_value
+        with db.cursor() as cursor:
+            cursor.execute(
+                _INSERT_UTTERANCE,
+                [conversation.pk, seq, role, text, label, feedback, adapt(now), client_id],
+            )
+            inserted = cursor.fetchone()
+            if inserted is None:
+                # The id is already stored (a resend): nothing was written.
+                stored = _stored_as(conversation.pk, client_id, role)
+                if stored is None:  # pragma: no cover - a position clash: the lock rules it out
+                    raise ChatError("bad_id", "That message id is already used.")
+                return stored
+            prompt = None
+            if (
+                role == vocabulary.SUPPORTER
+                and conversation.supporter_message_count % conversation.run.feedback_every == 0
+            ):
+                # A newer prompt replaces one still unanswered: the seeker rates the latest.
+                conversation.feedback_prompt_count += 1
+                conversation.pending_feedback_prompt = conversation.feedback_prompt_count
+                prompt = conversation.feedback_prompt_count
+            values = [getattr(conversation, name) for name in _COUNTERS]
+            values = [adapt(v) if isinstance(v, datetime) else v for v in values]
+            cursor.execute(_UPDATE_COUNTERS, [*values, conversation.pk])
         warning = None
         if role == vocabulary.SUPPORTER:
             copied = copied_example(text)
             if copied is not None:
                 Flag.objects.create(
                     conversation=conversation,
-                    utterance=utterance,
+                    utterance_id=inserted[0],
                     kind=Flag.Kind.COPIED_EXAMPLE,
                     detail=f"Copies the tutorial example of “{copied}”.",
                 )
@@ -539,17 +684,31 @@ def post_message(
                         "from the training."
                     ),
                 }
+        message: dict[str, Any] = {
+            "type": "message",
+            "seq": seq,
+            "id": client_id,
+            "speaker": role,
+            "text": text,
+            "sent_at": now.isoformat(),
+        }
+        if label:
+            message["strategy"] = label
         _send_after_commit(
             conversation.pk,
             {
                 "kind": "message",
-                "message": message_frame(utterance),
+                "message": message,
                 "status": _statuses(conversation, now),
                 "feedback_request": feedback_request_frame(prompt) if prompt else None,
             },
+            outbox if defer_relay else None,
         )
     return MessageResult(
-        ack={"type": "ack", "id": client_id, "seq": seq}, warning=warning, duplicate=False
+        ack={"type": "ack", "id": client_id, "seq": seq},
+        warning=warning,
+        duplicate=False,
+        relay=outbox,
     )
 
 
@@ -561,6 +720,16 @@ def answer_feedback(
         raise ChatError("bad_feedback", "Feedback needs the prompt number.")
     if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
         raise ChatError("bad_feedback", "The score must be a whole number from 1 to 5.")
+    ack = {"type": "feedback_ack", "prompt": prompt, "score": score}
+    # The usual case in one conditional UPDATE (it locks the row itself); when it changes
+    # nothing, the locked path below finds out why.
+    if Conversation.objects.filter(
+        pk=conversation_id,
+        seeker_id=worker_id,
+        state=Conversation.State.ACTIVE,
+        pending_feedback_prompt=prompt,
+    ).update(pending_feedback_prompt=None, pending_feedback_score=score):
+        return ack
     with transaction.atomic():
         conversation, role = _lock_active(conversation_id, worker_id)
         if role != vocabulary.SEEKER:
@@ -570,7 +739,7 @@ def answer_feedback(
         Conversation.objects.filter(pk=conversation.pk).update(
             pending_feedback_prompt=None, pending_feedback_score=score
         )
-    return {"type": "feedback_ack", "prompt": prompt, "score": score}
+    return ack
 
 
 # --- Endings ------------------------------------------------------------------------------

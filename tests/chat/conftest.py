@@ -203,3 +203,12 @@ def close_executor_connections() -> Iterator[None]:
     from django.db import connections
 
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tutorial_examples() -> Iterator[None]:
+    # The copied-example check caches tutorial examples per process; a test's SubTasks vanish
+    # with its rolled-back transaction, without the delete signal that would clear the cache.
+    services.forget_tutorial_examples()
+    yield
+    services.forget_tutorial_examples()
