@@ -21,6 +21,7 @@ class Conversation(models.Model):
         SEEKER_LEFT = "seeker_left", "The seeker left early"
         SUPPORTER_LEFT = "supporter_left", "The supporter left early"
         PARTNER_UNRESPONSIVE = "partner_unresponsive", "The partner stopped responding"
+        ABANDONED = "abandoned", "Neither side wrote for too long"
         IMPORTED = "imported", "Imported from a dataset file"
 
     class QualityStatus(models.TextChoices):

@@ -821,6 +821,65 @@ def end_conversation(conversation_id: int, worker_id: int, *, reason: Any) -> di
     return frames[role]
 
 
+def end_abandoned_conversations() -> int:
+    """Periodic sweep: end chats where neither side has written for the run's abandon limit.
+
+    Both workers left without ending the chat, so both get 01 (left early) and their status
+    page; the conversation's end reason says what happened. Safe to run twice: each ending is
+    a conditional UPDATE from `active`.
+    """
+    now = timezone.now()
+    ended = 0
+    active = Conversation.objects.filter(
+        state=Conversation.State.ACTIVE, seeker__isnull=False, supporter__isnull=False
+    ).select_related("run")
+    for conversation in active:
+        moments = [
+            t
+            for t in (
+                conversation.started_at,
+                conversation.seeker_last_message_at,
+                conversation.supporter_last_message_at,
+            )
+            if t is not None
+        ]
+        if not moments or max(moments) > now - timedelta(
+            seconds=conversation.run.abandon_after_seconds
+        ):
+            continue
+        with transaction.atomic():
+            claimed = Conversation.objects.filter(
+                pk=conversation.pk, state=Conversation.State.ACTIVE
+            ).update(
+                state=Conversation.State.ENDED,
+                ended_at=now,
+                ended_by="",
+                end_reason=Conversation.EndReason.ABANDONED,
+            )
+            if not claimed:
+                continue
+            workers = Worker.objects.select_related("run").in_bulk(
+                [conversation.seeker_id, conversation.supporter_id]
+            )
+            for worker in workers.values():
+                finish_worker(worker, TaskOutcome.LEFT_EARLY, post_survey=False)
+            conversation.refresh_from_db()
+            _send_after_commit(
+                conversation.pk,
+                {
+                    "kind": "ended",
+                    "reason": Conversation.EndReason.ABANDONED.value,
+                    "by": "",
+                    "next_url": {
+                        r: _next_url_for(conversation, r)
+                        for r in (vocabulary.SEEKER, vocabulary.SUPPORTER, STAFF)
+                    },
+                },
+            )
+        ended += 1
+    return ended
+
+
 async def send_typing(conversation_id: int, role: str) -> None:
     """Tell the partner someone is typing. Nothing is stored, so nothing to wait for."""
     layer = get_channel_layer()

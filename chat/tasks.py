@@ -11,3 +11,9 @@ from chat import services
 def release_stale_waiting_workers() -> int:
     """Match who can be matched, then release workers who waited longer than their run allows."""
     return services.release_stale_waiting_workers()
+
+
+@shared_task
+def end_abandoned_conversations() -> int:
+    """End chats that both workers abandoned, so nobody is left without a status."""
+    return services.end_abandoned_conversations()

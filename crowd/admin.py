@@ -102,6 +102,7 @@ class CollectionRunAdmin(admin.ModelAdmin):
                     "max_wait_seconds",
                     ("min_turns_to_end", "min_seconds_to_end"),
                     "partner_silence_seconds",
+                    "abandon_after_seconds",
                     "feedback_every",
                     "max_message_chars",
                 )

@@ -48,6 +48,9 @@ class CollectionRun(models.Model):
     min_turns_to_end = models.PositiveIntegerField(default=10)
     min_seconds_to_end = models.PositiveIntegerField(default=900)
     partner_silence_seconds = models.PositiveIntegerField(default=180)
+    # A chat where neither side has written for this long was abandoned by both: it is ended
+    # so that both workers get a status (01) instead of waiting forever.
+    abandon_after_seconds = models.PositiveIntegerField(default=1800)
     feedback_every = models.PositiveIntegerField(default=2, validators=[MinValueValidator(1)])
     max_message_chars = models.PositiveIntegerField(default=2000)
 

@@ -167,6 +167,10 @@ CELERY_BEAT_SCHEDULE["chat-release-stale-waiting"] = {
     "task": "chat.tasks.release_stale_waiting_workers",
     "schedule": 30.0,
 }
+CELERY_BEAT_SCHEDULE["chat-end-abandoned"] = {
+    "task": "chat.tasks.end_abandoned_conversations",
+    "schedule": 60.0,
+}
 QUALITY_CONTROL_INTERVAL_SECONDS = env_int("QUALITY_CONTROL_INTERVAL_SECONDS", 600, minimum=10)
 # Judge newly ended conversations, then write a release of the approved set (SPEC 7.5).
 CELERY_BEAT_SCHEDULE["quality-control"] = {
