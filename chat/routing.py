@@ -1,4 +1,4 @@
-"""Websocket routes of the chat (see docs/chat.md for the protocol)."""
+"""Websocket routes of the chat (see README.md ("Matching and the live chat") for the protocol)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Import ESConv files: validate every record first, then write them all in one transaction.
 
-Three layouts are read (see docs/dataset.md):
+Three layouts are read (see README.md, "ESConv import and export"):
 
 - ``raw``: the JSON array of SPEC section 8 (speakers ``seeker``/``supporter``);
 - ``jsonl``: the released JSON-lines layout (one conversation a line, dialog items
