@@ -10,8 +10,9 @@ from just before the sender's send() to the partner receiving the relayed messag
 Every message sent is then checked against the database (stored exactly once, with its client
 id, in its conversation) and against what the partner received (exactly once).
 
-See README.md ("Chat load benchmark") for what the figures mean. Exit status: 0 when every message arrived exactly
-once and no pair failed, 1 otherwise, 2 when the bench could not set itself up.
+See README.md ("Chat load benchmark") for what the figures mean. Exit status: 0 when every
+message arrived exactly once and no pair failed, 1 otherwise, 2 when the bench could not set
+itself up.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The chat websocket: authenticate, validate frame shapes, call one service, relay events.
 
-The protocol is described in README.md ("Matching and the live chat"). No ORM code here: every read and write goes through
-chat.services inside database_sync_to_async.
+The protocol is described in README.md ("Matching and the live chat"). No ORM code here:
+every read and write goes through chat.services inside database_sync_to_async.
 """
 
 from __future__ import annotations
