@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,7 +98,12 @@ def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[Ce
     if not env.get("DATABASE_URL"):
         env.pop("DATABASE_URL", None)
 
-    saved = (app.conf.broker_url, app.conf.task_always_eager)
+    # A queue and a node name of this fixture's own: two test runs sharing the Redis database
+    # can never take each other's tasks, and the ping below hears only our worker.
+    suffix = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    queue = f"test-{suffix}"
+    node = f"test-{suffix}@{socket.gethostname()}"
+    saved = (app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue)
 
     def _reset_connections() -> None:
         # The app caches its pools for the previous broker. kombu keeps one pool per broker
@@ -106,8 +113,8 @@ def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[Ce
 
     app.conf.broker_url = broker
     app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
     _reset_connections()
-    app.control.purge()  # tasks left by an earlier, interrupted run
 
     log_path = tmp_path / "celery-worker.log"
     celery_bin = Path(sys.executable).with_name("celery")
@@ -124,11 +131,11 @@ def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[Ce
                 "--without-gossip",
                 "--without-mingle",
                 "-Q",
-                "celery",
+                queue,
                 "--loglevel",
                 "INFO",
                 "-n",
-                f"test-{os.getpid()}@%h",
+                node,
             ],
             cwd=ROOT,
             env=env,
@@ -138,7 +145,7 @@ def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[Ce
     worker = CeleryWorker(process, broker, log_path, env)
     try:
         deadline = time.monotonic() + 30
-        while not app.control.ping(timeout=0.5):
+        while not app.control.ping(destination=[node], timeout=0.5):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the Celery worker did not answer ping:\n{worker.log()}")
         yield worker
@@ -149,5 +156,5 @@ def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[Ce
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        app.conf.broker_url, app.conf.task_always_eager = saved
+        app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue = saved
         _reset_connections()
