@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from surveys.models import PreChatSurvey
 from tests.browser_support import enter_as, save_screenshot
@@ -17,13 +18,16 @@ def test_it_counts_words_live_and_submits_by_keyboard(asgi_server: str, page) ->
     assert page.url.endswith("/surveys/pre-chat/")
 
     counter = page.locator("[data-word-count-for=id_situation]")
+    # The counter script is a module that may attach after the page is shown: wait for it to
+    # replace the server-rendered hint before typing.
+    expect(counter).to_have_text("0 words — at least 20 needed")
     page.locator("#id_situation").fill(situation(19))
-    assert counter.text_content() == "19 words — at least 20 needed"
+    expect(counter).to_have_text("19 words — at least 20 needed")
     page.locator("#id_situation").press("End")
     page.keyboard.type(" twenty")
-    assert counter.text_content() == "20 words — good (20–80)"
+    expect(counter).to_have_text("20 words — good (20–80)")
     page.locator("#id_situation").fill(situation(81))
-    assert counter.text_content() == "81 words — please cut to 80"
+    expect(counter).to_have_text("81 words — please cut to 80")
     page.locator("#id_situation").fill(situation(30))
 
     # Keyboard only: focus the first option of each group and pick with the arrow keys.
@@ -53,8 +57,7 @@ def test_it_moves_focus_to_the_error_summary(asgi_server: str, page) -> None:  #
     enter_as(page, asgi_server, role="seeker", prolific_pid="bob")
     page.get_by_role("button", name="Continue to the chat").click()
 
-    page.wait_for_selector("#error-summary")
-    focused = page.evaluate("document.activeElement.id")
-    assert focused == "error-summary"
+    # The focus is moved by a module script once it runs: wait for it rather than race it.
+    expect(page.locator("#error-summary")).to_be_focused()
     assert page.locator("#id_situation").get_attribute("aria-invalid") == "true"
     assert not PreChatSurvey.objects.exists()
