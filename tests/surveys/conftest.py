@@ -1,32 +1,5 @@
 from __future__ import annotations
 
-import pytest
-from django.test import Client
-
-
-@pytest.fixture
-def alice_client() -> Client:
-    """Alice, a help-seeker."""
-    return Client()
-
-
-@pytest.fixture
-def bob_client() -> Client:
-    """Bob, a supporter who chats with Alice."""
-    return Client()
-
-
-@pytest.fixture
-def carol_client() -> Client:
-    """Carol, a seeker in another conversation: an outsider to Alice and Bob's chat."""
-    return Client()
-
-
-@pytest.fixture
-def dave_client() -> Client:
-    """Dave, Carol's supporter."""
-    return Client()
-
-
 # Browser tests in this package use the shared ASGI server and Chromium launch options.
-from tests.browser_support import asgi_server, browser_type_launch_args  # noqa: E402, F401
+from tests.browser_support import asgi_server, browser_type_launch_args  # noqa: F401
+from tests.named_clients import alice_client, bob_client, carol_client, dave_client  # noqa: F401
