@@ -5,9 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
 
-from chat import selectors, services
-from chat.views import refuse_unqualified
-from crowd.models import Worker
+from chat import matching, selectors
 from crowd.selectors import current_worker
 
 
@@ -19,13 +17,11 @@ def match(request: HttpRequest) -> JsonResponse:
         return JsonResponse(
             {"error": "no_worker", "message": "Open this task from your task link."}, status=403
         )
-    if refuse_unqualified(worker) or (
-        worker.stage == Worker.Stage.WAITING and not selectors.may_enter_chat(worker)
-    ):
+    if selectors.chat_refused(worker):
         return JsonResponse(
             {"error": "not_allowed", "message": "You cannot enter the chat."}, status=403
         )
-    state = services.poll_waiting_room(worker)
+    state = matching.poll_waiting_room(worker)
     return JsonResponse(
         {
             "state": state.state,

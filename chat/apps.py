@@ -9,7 +9,9 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self) -> None:
-        from chat.services import forget_tutorial_examples
+        # Imported here, not at the top: models may not be imported before the app registry
+        # is ready, and chat.copies imports tutorial.models.
+        from chat.copies import forget_tutorial_examples
         from tutorial.models import SubTask
 
         # The copied-example check caches the tutorial examples per process.

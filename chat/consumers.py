@@ -1,7 +1,8 @@
 """The chat websocket: authenticate, validate frame shapes, call one service, relay events.
 
-The protocol is described in README.md ("Matching and the live chat"). No ORM code here:
-every read and write goes through chat.services inside database_sync_to_async.
+The protocol is described in docs/protocol.md. No ORM code here:
+every read and write goes through a chat service (chat.sessions, chat.messages, chat.endings)
+in a worker thread.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import close_old_connections
 
-from chat import services
-from chat.services import STAFF, ChatError
+from chat import endings, events, frames, messages, sessions
+from chat.errors import ChatError
 from crowd import vocabulary
 from crowd.selectors import worker_id_from_scope
 
@@ -43,8 +44,8 @@ def _db(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
 
 
 # The per-frame calls, wrapped once rather than for every frame.
-_post_message = _db(services.post_message)
-_answer_feedback = _db(services.answer_feedback)
+_post_message = _db(messages.post_message)
+_answer_feedback = _db(messages.answer_feedback)
 
 
 CLOSE_NO_WORKER = 4401
@@ -76,42 +77,47 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         await self.accept()
         self.conversation_id = int(self.scope["url_route"]["kwargs"]["conversation_id"])
-        after = _after(self.scope.get("query_string", b""))
-        staff = False
+        staff = await self._identify()
+        if staff is None:
+            return
+        session = await self._join(staff, _after(self.scope.get("query_string", b"")))
+        if session is not None:
+            await self._greet(session)
+
+    async def _identify(self) -> bool | None:
+        """True for staff, False for a worker (worker_id set); None when refused and closed."""
         if self.watch:
             user = await get_user(self.scope)
-            if not user.is_authenticated:
-                await self.close(code=CLOSE_NO_WORKER)
-                return
-            if not user.is_staff:
-                await self.close(code=CLOSE_FORBIDDEN)
-                return
-            staff = True
-        else:
-            self.worker_id = await _db(worker_id_from_scope)(self.scope)
-            if self.worker_id is None:
-                await self.close(code=CLOSE_NO_WORKER)
-                return
+            if not user.is_authenticated or not user.is_staff:
+                await self.close(code=CLOSE_FORBIDDEN if user.is_authenticated else CLOSE_NO_WORKER)
+                return None
+            return True
+        self.worker_id = await _db(worker_id_from_scope)(self.scope)
+        if self.worker_id is None:
+            await self.close(code=CLOSE_NO_WORKER)
+            return None
+        return False
+
+    async def _join(self, staff: bool, after: int) -> sessions.ChatSession | None:
+        """Authorise, join the group, then read the replay; None when refused and closed."""
         try:
-            await _db(services.authorize_connection)(
+            await _db(sessions.authorize_connection)(
                 self.conversation_id, worker_id=self.worker_id, staff=staff
             )
-        except ChatError as exc:
-            await self.close(code=_CLOSE_OF_ERROR.get(exc.code, CLOSE_FORBIDDEN))
-            return
-        # Join before reading the replay so nothing committed in between is missed; events
-        # already covered by the replay are skipped by seq.
-        await self.channel_layer.group_add(
-            services.group_name(self.conversation_id), self.channel_name
-        )
-        try:
-            session = await _db(services.open_session)(
+            # Join before reading the replay so nothing committed in between is missed; events
+            # already covered by the replay are skipped by seq.
+            await self.channel_layer.group_add(
+                events.group_name(self.conversation_id), self.channel_name
+            )
+            return await _db(sessions.open_session)(
                 self.conversation_id, worker_id=self.worker_id, staff=staff, after=after
             )
         except ChatError as exc:
             await self._leave_group()
             await self.close(code=_CLOSE_OF_ERROR.get(exc.code, CLOSE_FORBIDDEN))
-            return
+            return None
+
+    async def _greet(self, session: sessions.ChatSession) -> None:
         self.role = session.role
         if session.ended is not None:
             await self._leave_group()
@@ -140,33 +146,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _leave_group(self) -> None:
         if self.conversation_id:
             await self.channel_layer.group_discard(
-                services.group_name(self.conversation_id), self.channel_name
+                events.group_name(self.conversation_id), self.channel_name
             )
 
     async def send_json(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame))
 
     async def send_error(self, code: str, message: str, ref: Any = None) -> None:
-        frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
-        if isinstance(ref, str):
-            frame["ref"] = ref
-        await self.send_json(frame)
+        await self.send_json(frames.error_frame(code, message, ref))
 
     # --- client → server ---------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.role:
             return
-        try:
-            frame = json.loads(text_data or "")
-        except ValueError:
-            await self.send_error("bad_json", "Frames must be JSON objects.")
-            return
-        if not isinstance(frame, dict):
-            await self.send_error("bad_json", "Frames must be JSON objects.")
+        frame = await self._parse(text_data)
+        if frame is None:
             return
         ref = frame.get("id")
-        if self.role == STAFF:
+        if self.role == vocabulary.STAFF:
             await self.send_error("read_only", "Staff watch conversations read-only.", ref)
             return
         kind = frame.get("type")
@@ -178,15 +176,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
         }.get(kind if isinstance(kind, str) else "")
         if handler is None:
             await self.send_error("unknown_type", "Unknown frame type.", ref)
-            return
-        if self.ended:
+        elif self.ended:
             await self.send_error("ended", "This conversation has ended.", ref)
-            return
-        assert self.worker_id is not None
+        else:
+            try:
+                await handler(frame)
+            except ChatError as exc:
+                await self.send_error(exc.code, exc.message, ref)
+
+    async def _parse(self, text_data: str | None) -> dict[str, Any] | None:
+        """The frame as a JSON object, or None after telling the client it was not one."""
         try:
-            await handler(frame)
-        except ChatError as exc:
-            await self.send_error(exc.code, exc.message, ref)
+            frame = json.loads(text_data or "")
+        except ValueError:
+            frame = None
+        if not isinstance(frame, dict):
+            await self.send_error("bad_json", "Frames must be JSON objects.")
+            return None
+        return frame
 
     async def _message(self, frame: dict[str, Any]) -> None:
         assert self.worker_id is not None
@@ -199,7 +206,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             defer_relay=True,
         )
         # Committed by now: post_message puts the relay event in result.relay only on commit.
-        await services.relay(self.conversation_id, result.relay)
+        await events.relay(self.conversation_id, result.relay)
         await self.send_json(result.ack)
         if result.warning is not None:
             await self.send_json(result.warning)
@@ -215,11 +222,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_json(ack)
 
     async def _typing(self, frame: dict[str, Any]) -> None:
-        await services.send_typing(self.conversation_id, self.role)
+        await events.send_typing(self.conversation_id, self.role)
 
     async def _end(self, frame: dict[str, Any]) -> None:
         assert self.worker_id is not None
-        await _db(services.end_conversation)(
+        await _db(endings.end_conversation)(
             self.conversation_id, self.worker_id, reason=frame.get("reason")
         )
 
@@ -232,23 +239,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             frame = event["message"]
             if int(frame["seq"]) <= self.replayed_up_to:
                 return
-            await self.send_json(services.frame_for(self.role, frame))
+            await self.send_json(frames.frame_for(self.role, frame))
             await self.send_json(event["status"][self.role])
             if self.role == vocabulary.SEEKER and event.get("feedback_request"):
                 await self.send_json(event["feedback_request"])
         elif kind == "typing":
             if event["speaker"] != self.role:
-                await self.send_json({"type": "typing", "speaker": event["speaker"]})
+                await self.send_json(frames.typing_frame(event["speaker"]))
         elif kind == "ended":
             self.ended = True
-            await self.send_json(
-                {
-                    "type": "ended",
-                    "reason": event["reason"],
-                    "by": event["by"],
-                    "next_url": event["next_url"][self.role],
-                }
-            )
+            await self.send_json(event["frames"][self.role])
 
 
 class WatchConsumer(ChatConsumer):

@@ -39,7 +39,7 @@ class Conversation(models.Model):
         Worker, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
-    # Pre-chat survey (SPEC section 3), exactly as exported.
+    # Pre-chat survey (docs/dataset.md), exactly as exported.
     experience_type = models.CharField(max_length=64)
     emotion_type = models.CharField(max_length=64)
     problem_type = models.CharField(max_length=64)
@@ -63,7 +63,7 @@ class Conversation(models.Model):
     source_format = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # Live-chat bookkeeping, updated under a lock on this row by chat.services.
+    # Live-chat bookkeeping, updated under a lock on this row by chat.messages (LIVE_FIELDS).
     # The position of the last utterance: the next message gets last_seq + 1.
     last_seq = models.PositiveIntegerField(default=0)
     # Turns are min(seeker_blocks, supporter_blocks); a block is a run of one speaker's messages.
@@ -74,7 +74,7 @@ class Conversation(models.Model):
     seeker_last_message_at = models.DateTimeField(null=True, blank=True)
     supporter_last_message_at = models.DateTimeField(null=True, blank=True)
     # Feedback prompts are numbered 1, 2, ...; an open prompt waits for the seeker's stars, and
-    # an answered score waits for the seeker's next utterance, where it is stored (SPEC §8).
+    # an answered score waits for the seeker's next utterance, where it is stored (docs/dataset.md).
     feedback_prompt_count = models.PositiveIntegerField(default=0)
     pending_feedback_prompt = models.PositiveIntegerField(null=True, blank=True)
     pending_feedback_score = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -100,6 +100,20 @@ class Conversation(models.Model):
             models.Index(fields=["run", "quality_status"]),
             models.Index(fields=["state"]),
         ]
+
+    # The bookkeeping fields above, written by every message in one UPDATE (chat.sql).
+    LIVE_FIELDS = (
+        "last_seq",
+        "last_speaker",
+        "seeker_blocks",
+        "supporter_blocks",
+        "supporter_message_count",
+        "seeker_last_message_at",
+        "supporter_last_message_at",
+        "feedback_prompt_count",
+        "pending_feedback_prompt",
+        "pending_feedback_score",
+    )
 
     def __str__(self) -> str:
         return f"Conversation #{self.pk}"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.db.models import Q
 from django.utils import timezone
 
+from chat import rules
 from chat.models import Conversation
 from crowd import vocabulary
 from crowd.models import Worker
@@ -18,8 +18,19 @@ from tutorial.models import SubTask
 def may_enter_chat(worker: Worker) -> bool:
     """The gate of every chat entrance: qualified supporters and surveyed seekers only."""
     if worker.is_supporter:
-        return worker.is_qualified
+        return worker.is_qualified_supporter
     return PreChatSurvey.objects.filter(worker=worker).exists()
+
+
+def chat_refused(worker: Worker) -> bool:
+    """The one gate of every chat entrance: waiting page, room, match API and matching.
+
+    A supporter who has not passed the training is refused at any stage; a worker in the
+    waiting room is refused unless they may enter a chat.
+    """
+    if worker.is_supporter and not worker.is_qualified_supporter:
+        return True
+    return worker.stage == Worker.Stage.WAITING and not may_enter_chat(worker)
 
 
 def current_conversation(worker: Worker) -> Conversation | None:
@@ -30,21 +41,6 @@ def current_conversation(worker: Worker) -> Conversation | None:
         .order_by("-pk")
         .first()
     )
-
-
-def role_in(conversation: Conversation, worker_id: int) -> str | None:
-    if conversation.seeker_id == worker_id:
-        return vocabulary.SEEKER
-    if conversation.supporter_id == worker_id:
-        return vocabulary.SUPPORTER
-    return None
-
-
-def elapsed_seconds(conversation: Conversation, now: datetime | None = None) -> int:
-    if conversation.started_at is None:
-        return 0
-    end = conversation.ended_at or now or timezone.now()
-    return max(0, int((end - conversation.started_at).total_seconds()))
 
 
 @dataclass(frozen=True)
@@ -72,7 +68,7 @@ def active_conversations() -> list[LiveRow]:
             emotion_type=c.emotion_type,
             turns=c.turns,
             messages=c.last_seq,
-            elapsed_s=elapsed_seconds(c, now),
+            elapsed_s=rules.elapsed_seconds(c, now),
         )
         for c in rows.order_by("started_at", "pk")
     ]

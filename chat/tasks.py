@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from chat import services
+from chat import endings, matching
 
 
 @shared_task
 def release_stale_waiting_workers() -> int:
     """Match who can be matched, then release workers who waited longer than their run allows."""
-    return services.release_stale_waiting_workers()
+    return matching.release_stale_waiting_workers()
 
 
 @shared_task
 def end_abandoned_conversations() -> int:
     """End chats that both workers abandoned, so nobody is left without a status."""
-    return services.end_abandoned_conversations()
+    return endings.end_abandoned_conversations()

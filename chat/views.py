@@ -7,10 +7,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from chat import selectors
+from chat import rules, selectors
 from chat.models import Conversation
+from crowd import vocabulary
+from crowd.decorators import worker_required
 from crowd.models import CollectionRun, Worker
-from crowd.views import stage_url, worker_required
+from crowd.stages import stage_url
 
 
 def duration_text(seconds: int) -> str:
@@ -29,11 +31,6 @@ def _rule_texts(run: CollectionRun) -> dict[str, str]:
     }
 
 
-def refuse_unqualified(worker: Worker) -> bool:
-    """Supporters who have not passed the training never reach any part of the chat."""
-    return worker.is_supporter and not worker.is_qualified
-
-
 def _not_allowed(request: HttpRequest) -> HttpResponse:
     return render(request, "chat/not_allowed.html", status=403)
 
@@ -49,14 +46,11 @@ def _run_settings(run: CollectionRun) -> dict[str, int]:
 
 
 @worker_required
-def waiting(request: HttpRequest) -> HttpResponse:
-    worker: Worker = request.worker  # type: ignore[attr-defined]
-    if refuse_unqualified(worker):
+def waiting(request: HttpRequest, worker: Worker) -> HttpResponse:
+    if selectors.chat_refused(worker):
         return _not_allowed(request)
     if worker.stage != Worker.Stage.WAITING:
         return redirect(stage_url(worker))
-    if not selectors.may_enter_chat(worker):
-        return _not_allowed(request)
     return render(
         request,
         "chat/waiting.html",
@@ -73,14 +67,13 @@ def waiting(request: HttpRequest) -> HttpResponse:
 
 
 @worker_required
-def room(request: HttpRequest) -> HttpResponse:
-    worker: Worker = request.worker  # type: ignore[attr-defined]
-    if refuse_unqualified(worker):
+def room(request: HttpRequest, worker: Worker) -> HttpResponse:
+    if selectors.chat_refused(worker):
         return _not_allowed(request)
     conversation = selectors.current_conversation(worker)
     if worker.stage != Worker.Stage.CHATTING or conversation is None:
         return redirect(stage_url(worker))
-    role = selectors.role_in(conversation, worker.pk)
+    role = rules.role_in(conversation, worker.pk)
     return render(
         request,
         "chat/room.html",
@@ -116,12 +109,12 @@ def live_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
         "chat/room.html",
         {
             "conversation": conversation,
-            "role": "staff",
+            "role": vocabulary.STAFF,
             **_rule_texts(run),
             "guide": [],
             "config": {
                 "conversation": conversation.pk,
-                "role": "staff",
+                "role": vocabulary.STAFF,
                 "wsPath": f"/ws/chat/{conversation.pk}/watch/",
                 "readOnly": True,
                 **_run_settings(run),

@@ -181,6 +181,16 @@ class Worker(models.Model):
     def is_qualified(self) -> bool:
         return self.qualification == self.Qualification.QUALIFIED
 
+    @property
+    def is_qualified_supporter(self) -> bool:
+        """A supporter who passed the training: the only kind of supporter who may chat."""
+        return self.is_supporter and self.is_qualified
+
+    @property
+    def is_in_training(self) -> bool:
+        """A supporter at the tutorial stage: the only worker the quiz accepts answers from."""
+        return self.is_supporter and self.stage == self.Stage.TUTORIAL
+
 
 class DataDeletion(models.Model):
     """A record that a worker's personal data was deleted at their request.

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from crowd.models import Worker
+from crowd.models import CollectionRun, Worker
 
 SESSION_KEY = "worker_id"
 
@@ -31,3 +31,11 @@ def worker_id_from_scope(scope: dict[str, Any]) -> int | None:
         return None
     value = session.get(SESSION_KEY)
     return int(value) if value is not None else None
+
+
+def run_named(name: str, *, active_only: bool = False) -> CollectionRun | None:
+    """The collection run of this name (only an open one with `active_only`), or None."""
+    runs = CollectionRun.objects.filter(name=name)
+    if active_only:
+        runs = runs.filter(is_active=True)
+    return runs.first()

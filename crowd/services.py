@@ -13,7 +13,7 @@ from django.utils import timezone
 from crowd import vocabulary
 from crowd.entry import EntryLink, EntryLinkError
 from crowd.models import CollectionRun, StatusCode, Worker
-from crowd.selectors import SESSION_KEY
+from crowd.selectors import SESSION_KEY, run_named
 
 
 class TaskOutcome(enum.Enum):
@@ -37,7 +37,7 @@ _STATUS_OF_OUTCOME: dict[TaskOutcome, StatusCode] = {
 
 
 def pay_for(run: CollectionRun, role: str, status: StatusCode | str) -> Decimal:
-    """Total pay of a worker with this status (SPEC section 6); base and bonus from the run.
+    """Total pay of a worker with this status (docs/quality.md, "Status codes and pay"); base and bonus from the run.
 
     00 and 01 earn the base; 02 earns base x bonus for a seeker and base x 10*bonus for a
     supporter; 03 earns base x 10*bonus for both. Rounded to cents.
@@ -55,14 +55,11 @@ def pay_for(run: CollectionRun, role: str, status: StatusCode | str) -> Decimal:
     return (base * multiplier).quantize(Decimal("0.01"))
 
 
-def status_of(outcome: TaskOutcome) -> StatusCode:
-    return _STATUS_OF_OUTCOME[outcome]
-
-
-def resolve_run(name: str) -> CollectionRun:
+def _open_run(name: str) -> CollectionRun:
+    """The run an entry link names; no name means the default run."""
     if not name:
         return CollectionRun.get_default()
-    run = CollectionRun.objects.filter(name=name, is_active=True).first()
+    run = run_named(name, active_only=True)
     if run is None:
         raise EntryLinkError("The link names a collection run that is not open.")
     return run
@@ -73,7 +70,7 @@ def enter_worker(request: HttpRequest, link: EntryLink) -> Worker:
 
     The same crowd-site id always resumes the same worker; it never creates a second one.
     """
-    run = resolve_run(link.run_name)
+    run = _open_run(link.run_name)
     defaults = {
         "role": link.role,
         "study_id": link.study_id,
@@ -117,11 +114,6 @@ def give_consent(worker: Worker) -> Worker:
         Worker.objects.filter(pk=worker.pk).update(qualification=Worker.Qualification.IN_TRAINING)
         worker.refresh_from_db()
     return worker
-
-
-def set_stage(worker: Worker, stage: str) -> None:
-    Worker.objects.filter(pk=worker.pk).update(stage=stage)
-    worker.stage = stage
 
 
 def record_outcome(worker: Worker, outcome: TaskOutcome) -> Worker:

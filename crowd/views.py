@@ -2,50 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from crowd import dashboard, services
+from crowd.decorators import worker_required
 from crowd.entry import EntryLinkError, parse_entry_link
 from crowd.models import CollectionRun, StatusCode, Worker
-from crowd.selectors import current_worker
-
-# Where each stage of a worker's journey is served. Every app provides its URL name.
-STAGE_URL_NAMES: dict[str, str] = {
-    Worker.Stage.CONSENT: "crowd:consent",
-    Worker.Stage.TUTORIAL: "tutorial:index",
-    Worker.Stage.PRE_SURVEY: "surveys:pre_chat",
-    Worker.Stage.WAITING: "chat:waiting",
-    Worker.Stage.CHATTING: "chat:room",
-    Worker.Stage.POST_SURVEY: "surveys:post_chat",
-    Worker.Stage.DONE: "crowd:status",
-}
-
-
-def stage_url(worker: Worker) -> str:
-    return reverse(STAGE_URL_NAMES[worker.stage])
-
-
-def worker_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Pages for crowdworkers: a browser with no worker gets the 'use your link' page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        worker = current_worker(request)
-        if worker is None:
-            return render(request, "crowd/no_session.html", status=403)
-        request.worker = worker  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
-
-    return wrapper
+from crowd.stages import stage_url
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -70,8 +37,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 @worker_required
 @require_http_methods(["GET", "POST"])
-def consent(request: HttpRequest) -> HttpResponse:
-    worker: Worker = request.worker  # type: ignore[attr-defined]
+def consent(request: HttpRequest, worker: Worker) -> HttpResponse:
     if worker.stage != Worker.Stage.CONSENT:
         return redirect(stage_url(worker))
     if request.method == "POST":
@@ -88,8 +54,7 @@ def consent(request: HttpRequest) -> HttpResponse:
 
 
 @worker_required
-def next_step(request: HttpRequest) -> HttpResponse:
-    worker: Worker = request.worker  # type: ignore[attr-defined]
+def next_step(request: HttpRequest, worker: Worker) -> HttpResponse:
     return redirect(stage_url(worker))
 
 
@@ -117,9 +82,8 @@ _STATUS_TEXT: dict[str, tuple[str, str]] = {
 
 
 @worker_required
-def status(request: HttpRequest) -> HttpResponse:
+def status(request: HttpRequest, worker: Worker) -> HttpResponse:
     """The final page: the status code, what it means, the pay and the way back to the site."""
-    worker: Worker = request.worker  # type: ignore[attr-defined]
     if worker.stage != Worker.Stage.DONE:
         return redirect(stage_url(worker))
     run = worker.run

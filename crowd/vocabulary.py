@@ -93,5 +93,8 @@ EXPERIENCE_TYPES: Final[tuple[str, ...]] = ("Current Experience", "Previous Expe
 SEEKER = "seeker"
 SUPPORTER = "supporter"
 ROLE_CHOICES: Final[list[tuple[str, str]]] = [(SEEKER, "Help-seeker"), (SUPPORTER, "Supporter")]
+# A staff member watching a chat read-only: a role on the websocket, never a worker's role.
+STAFF = "staff"
+CHAT_ROLES: Final[tuple[str, ...]] = (SEEKER, SUPPORTER, STAFF)
 
 FEEDBACK_QUESTION: Final[str] = "Do those messages help you feel better?"

@@ -8,8 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from crowd.decorators import worker_required
 from crowd.models import Worker
-from crowd.views import stage_url, worker_required
+from crowd.stages import stage_url
 from surveys import services
 from surveys.forms import PreChatForm, SeekerPostChatForm, SupporterPostChatForm
 from surveys.models import PreChatSurvey
@@ -18,8 +19,7 @@ from surveys.selectors import conversation_for_post_survey
 
 @worker_required
 @require_http_methods(["GET", "POST"])
-def pre_chat(request: HttpRequest) -> HttpResponse:
-    worker: Worker = request.worker  # type: ignore[attr-defined]
+def pre_chat(request: HttpRequest, worker: Worker) -> HttpResponse:
     # A second submission lands here with the worker already waiting: it is sent on, not stored.
     if not worker.is_seeker or worker.stage != Worker.Stage.PRE_SURVEY:
         return redirect(stage_url(worker))
@@ -44,8 +44,7 @@ def pre_chat(request: HttpRequest) -> HttpResponse:
 
 @worker_required
 @require_http_methods(["GET", "POST"])
-def post_chat(request: HttpRequest) -> HttpResponse:
-    worker: Worker = request.worker  # type: ignore[attr-defined]
+def post_chat(request: HttpRequest, worker: Worker) -> HttpResponse:
     if worker.stage != Worker.Stage.POST_SURVEY:
         return redirect(stage_url(worker))
     # Found from the session's worker only: nobody can reach another conversation's survey.

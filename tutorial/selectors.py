@@ -17,11 +17,6 @@ from crowd.models import CollectionRun, Worker
 from tutorial.models import QuizAnswer, QuizAttempt, SubTask, TutorialIntro
 
 
-def is_qualified(worker: Worker | None) -> bool:
-    """May this worker chat as a supporter? Every chat entrance asks this (SPEC section 2)."""
-    return worker is not None and worker.is_supporter and worker.is_qualified
-
-
 def intro() -> TutorialIntro | None:
     return TutorialIntro.objects.order_by("pk").first()
 

@@ -246,10 +246,11 @@ def load_content_file(path: Path = DEFAULT_CONTENT_PATH, *, if_empty: bool = Fal
 
 
 def check_in_training(worker: Worker) -> None:
+    if worker.is_in_training:
+        return
     if not worker.is_supporter:
         raise NotInTraining("Only supporters take the training.")
-    if worker.stage != Worker.Stage.TUTORIAL:
-        raise NotInTraining("You are not in the training stage.")
+    raise NotInTraining("You are not in the training stage.")
 
 
 def open_first_attempt(worker: Worker) -> QuizAttempt:

@@ -9,14 +9,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from crowd.decorators import worker_required
 from crowd.models import Worker
-from crowd.views import stage_url, worker_required
+from crowd.stages import stage_url
 from tutorial import selectors, services
 
 
 def _not_in_training(worker: Worker) -> HttpResponse | None:
     """Anyone but a supporter in the tutorial stage is sent to where they belong."""
-    if worker.is_supporter and worker.stage == Worker.Stage.TUTORIAL:
+    if worker.is_in_training:
         return None
     return redirect(stage_url(worker))
 
@@ -40,8 +41,7 @@ def _progress_context(progress: selectors.Progress, current: int | None) -> dict
 
 
 @worker_required
-def index(request: HttpRequest) -> HttpResponse:
-    worker: Worker = request.worker  # type: ignore[attr-defined]
+def index(request: HttpRequest, worker: Worker) -> HttpResponse:
     if (response := _not_in_training(worker)) is not None:
         return response
     if not selectors.subtasks():
@@ -64,8 +64,7 @@ def _parse_option(raw: str | None) -> int | None:
 
 @worker_required
 @require_http_methods(["GET", "POST"])
-def subtask(request: HttpRequest, number: int) -> HttpResponse:
-    worker: Worker = request.worker  # type: ignore[attr-defined]
+def subtask(request: HttpRequest, worker: Worker, number: int) -> HttpResponse:
     if (response := _not_in_training(worker)) is not None:
         return response
     item = selectors.subtask_at(number)
@@ -111,8 +110,7 @@ def subtask(request: HttpRequest, number: int) -> HttpResponse:
 
 @worker_required
 @require_http_methods(["GET", "POST"])
-def submit(request: HttpRequest) -> HttpResponse:
-    worker: Worker = request.worker  # type: ignore[attr-defined]
+def submit(request: HttpRequest, worker: Worker) -> HttpResponse:
     if (response := _not_in_training(worker)) is not None:
         return response
     if not selectors.subtasks():
@@ -158,9 +156,8 @@ def submit(request: HttpRequest) -> HttpResponse:
 
 
 @worker_required
-def result(request: HttpRequest) -> HttpResponse:
+def result(request: HttpRequest, worker: Worker) -> HttpResponse:
     """After a failed attempt with attempts left: the score and a way to try again."""
-    worker: Worker = request.worker  # type: ignore[attr-defined]
     if (response := _not_in_training(worker)) is not None:
         return response
     progress = selectors.progress(worker)
@@ -171,8 +168,7 @@ def result(request: HttpRequest) -> HttpResponse:
 
 @worker_required
 @require_POST
-def retry(request: HttpRequest) -> HttpResponse:
-    worker: Worker = request.worker  # type: ignore[attr-defined]
+def retry(request: HttpRequest, worker: Worker) -> HttpResponse:
     if (response := _not_in_training(worker)) is not None:
         return response
     try:

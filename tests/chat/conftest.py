@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 
-from chat import services
+from chat import copies, matching
 from chat.models import Conversation
 from crowd import vocabulary
 from crowd.models import CollectionRun, Worker
@@ -87,7 +87,7 @@ def make_pair(**run_settings: Any) -> Pair:
     run = make_run(**run_settings)
     seeker = make_waiting_seeker(run)
     supporter = make_supporter(run)
-    assert services.match_waiting_workers(run) == 1
+    assert matching.match_waiting_workers(run) == 1
     conversation = Conversation.objects.get(seeker=seeker)
     seeker.refresh_from_db()
     supporter.refresh_from_db()
@@ -209,6 +209,6 @@ def close_executor_connections() -> Iterator[None]:
 def _fresh_tutorial_examples() -> Iterator[None]:
     # The copied-example check caches tutorial examples per process; a test's SubTasks vanish
     # with its rolled-back transaction, without the delete signal that would clear the cache.
-    services.forget_tutorial_examples()
+    copies.forget_tutorial_examples()
     yield
-    services.forget_tutorial_examples()
+    copies.forget_tutorial_examples()

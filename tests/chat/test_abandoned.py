@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from chat import services
+from chat import endings
 from chat.models import Conversation
 from tests.chat.conftest import make_pair
 
@@ -25,7 +25,7 @@ def test_it_ends_a_chat_nobody_wrote_in_for_the_runs_limit() -> None:
     pair = make_pair(abandon_after_seconds=1800)
     _silent_since(pair.conversation, 31)
 
-    assert services.end_abandoned_conversations() == 1
+    assert endings.end_abandoned_conversations() == 1
 
     pair.conversation.refresh_from_db()
     assert pair.conversation.state == Conversation.State.ENDED
@@ -40,7 +40,7 @@ def test_it_leaves_a_chat_that_is_still_inside_the_limit() -> None:
     pair = make_pair(abandon_after_seconds=1800)
     _silent_since(pair.conversation, 29)
 
-    assert services.end_abandoned_conversations() == 0
+    assert endings.end_abandoned_conversations() == 0
 
     pair.conversation.refresh_from_db()
     assert pair.conversation.state == Conversation.State.ACTIVE
@@ -55,14 +55,14 @@ def test_it_counts_the_latest_message_of_either_side() -> None:
         supporter_last_message_at=timezone.now() - timedelta(minutes=5)
     )
 
-    assert services.end_abandoned_conversations() == 0
+    assert endings.end_abandoned_conversations() == 0
 
 
 def test_it_is_safe_to_run_twice() -> None:
     pair = make_pair(abandon_after_seconds=60)
     _silent_since(pair.conversation, 5)
 
-    assert services.end_abandoned_conversations() == 1
-    assert services.end_abandoned_conversations() == 0
+    assert endings.end_abandoned_conversations() == 1
+    assert endings.end_abandoned_conversations() == 0
     pair.supporter.refresh_from_db()
     assert pair.supporter.status_code == "01"

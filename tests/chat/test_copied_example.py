@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat import services
+from chat import copies
 from chat.models import Utterance
 from quality.models import Flag
 from tests.chat.conftest import adb, drain, join, make_pair, receive_until, session_cookie
@@ -45,17 +45,17 @@ def _tutorial() -> None:
 @pytest.mark.django_db
 def test_it_recognises_near_verbatim_copies_only() -> None:
     _tutorial()
-    assert services.copied_example(EXAMPLE) is not None
-    assert services.copied_example(EXAMPLE.upper().replace(",", "")) is not None
+    assert copies.copied_example(EXAMPLE) is not None
+    assert copies.copied_example(EXAMPLE.upper().replace(",", "")) is not None
     assert (
-        services.copied_example(
+        copies.copied_example(
             "It sounds like you are feeling so overwhelmed by everything at work right now!"
         )
         is not None
     )
-    assert services.copied_example("You seem worn out by your job lately, is that right?") is None
+    assert copies.copied_example("You seem worn out by your job lately, is that right?") is None
     # Short examples ("Hello there!") are too common to count as copies.
-    assert services.copied_example("Hello there!") is None
+    assert copies.copied_example("Hello there!") is None
 
 
 @pytest.mark.asyncio

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from chat import services, tasks
+from chat import matching, tasks
 from chat.models import Conversation
 from crowd.models import Worker
 from tests.chat.conftest import make_run, make_supporter, make_waiting_seeker
@@ -32,7 +32,7 @@ def test_it_pairs_the_oldest_seeker_with_the_oldest_supporter_and_copies_the_sur
     older_supporter = make_supporter(run, "ann-older")
     _age(older_supporter, 30)
 
-    assert services.match_waiting_workers(run, limit=1) == 1
+    assert matching.match_waiting_workers(run, limit=1) == 1
     conversation = Conversation.objects.get()
     assert (conversation.seeker_id, conversation.supporter_id) == (
         older_seeker.pk,
@@ -51,7 +51,7 @@ def test_it_pairs_the_oldest_seeker_with_the_oldest_supporter_and_copies_the_sur
         "sam-newer": "waiting",
         "alice-newer": "waiting",
     }
-    assert services.match_waiting_workers(run) == 1
+    assert matching.match_waiting_workers(run) == 1
     assert Conversation.objects.filter(seeker=newer_seeker, supporter=newer_supporter).exists()
 
 
@@ -68,7 +68,7 @@ def test_it_never_matches_an_unqualified_supporter(qualification: str) -> None:
     run = make_run()
     make_waiting_seeker(run)
     make_supporter(run, "bob-unqualified", qualification)
-    assert services.match_waiting_workers(run) == 0
+    assert matching.match_waiting_workers(run) == 0
     assert not Conversation.objects.exists()
 
 
@@ -80,7 +80,7 @@ def test_it_never_matches_a_seeker_without_a_pre_chat_survey() -> None:
     run = make_run()
     seeker = enter_waiting_room(_worker(run, "seeker", "sid-no-survey"))
     make_supporter(run)
-    assert services.match_waiting_workers(run) == 0
+    assert matching.match_waiting_workers(run) == 0
     assert Worker.objects.get(pk=seeker.pk).stage == "waiting"
 
 
@@ -89,17 +89,17 @@ def test_it_never_matches_across_runs() -> None:
     make_waiting_seeker(make_run())
     make_supporter(make_run())
     for run in Worker.objects.values_list("run", flat=True):
-        assert services.match_waiting_workers(Worker.objects.filter(run=run).first().run) == 0
+        assert matching.match_waiting_workers(Worker.objects.filter(run=run).first().run) == 0
 
 
 @pytest.mark.django_db
 def test_it_releases_a_worker_who_waited_too_long_when_the_page_polls() -> None:
     run = make_run(max_wait_seconds=60)
     seeker = make_waiting_seeker(run)
-    state = services.poll_waiting_room(seeker)
+    state = matching.poll_waiting_room(seeker)
     assert (state.state, state.next_url) == ("waiting", "/chat/waiting/")
     _age(seeker, 61)
-    state = services.poll_waiting_room(seeker)
+    state = matching.poll_waiting_room(seeker)
     assert (state.state, state.next_url) == ("released", "/done/")
     seeker.refresh_from_db()
     assert (seeker.stage, seeker.status_code) == ("done", "02")
@@ -112,7 +112,7 @@ def test_it_matches_instead_of_releasing_when_a_partner_is_there() -> None:
     seeker = make_waiting_seeker(run)
     _age(seeker, 61)
     make_supporter(run)
-    state = services.poll_waiting_room(seeker)
+    state = matching.poll_waiting_room(seeker)
     assert (state.state, state.next_url) == ("matched", "/chat/room/")
 
 
@@ -144,7 +144,7 @@ def test_it_pairs_everyone_exactly_once_when_many_arrive_at_once() -> None:
             barrier.wait()
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                if services.poll_waiting_room(worker).state != "waiting":
+                if matching.poll_waiting_room(worker).state != "waiting":
                     return
                 time.sleep(0.05)
             raise AssertionError(f"{worker} was never matched")

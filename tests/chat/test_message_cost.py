@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from chat import services
+from chat import messages
+from chat.errors import ChatError
 from chat.models import Conversation, Utterance
 from quality.models import Flag
 from tests.chat.conftest import make_pair
@@ -42,15 +43,15 @@ def test_it_stores_a_message_in_at_most_five_queries(
     _example(1, "Reflection of feelings", EXAMPLE)
     pair = make_pair(feedback_every=1)
     # The first supporter message reads the tutorial examples; later ones use the cache.
-    services.post_message(
+    messages.post_message(
         pair.conversation.pk, pair.supporter.pk, client_id="warm", text="Hi.", strategy="Question"
     )
     with django_assert_max_num_queries(5):
-        services.post_message(
+        messages.post_message(
             pair.conversation.pk, pair.seeker.pk, client_id="sam-1", text="I lost my job."
         )
     with django_assert_max_num_queries(5):
-        services.post_message(
+        messages.post_message(
             pair.conversation.pk,
             pair.supporter.pk,
             client_id="alice-1",
@@ -59,7 +60,7 @@ def test_it_stores_a_message_in_at_most_five_queries(
         )
     # A resend costs the insert that does nothing and one lookup of the original.
     with django_assert_max_num_queries(6):
-        again = services.post_message(
+        again = messages.post_message(
             pair.conversation.pk, pair.seeker.pk, client_id="sam-1", text="I lost my job."
         )
     assert again.duplicate and again.ack["seq"] == 2
@@ -82,7 +83,7 @@ def test_it_hands_the_relay_over_only_on_commit(
 ) -> None:
     pair = make_pair()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        result = services.post_message(
+        result = messages.post_message(
             pair.conversation.pk,
             pair.seeker.pk,
             client_id="sam-1",
@@ -105,12 +106,12 @@ def test_it_hands_the_relay_over_only_on_commit(
 def test_it_sees_a_tutorial_example_saved_after_the_cache_was_filled() -> None:
     pair = make_pair()
     _example(1, "Question", "What would you like to talk about with me today?")
-    services.post_message(
+    messages.post_message(
         pair.conversation.pk, pair.supporter.pk, client_id="a-1", text="Hi.", strategy="Question"
     )
     # Saved after the first supporter message filled the cache: the save clears it.
     _example(2, "Reflection of feelings", EXAMPLE)
-    copied = services.post_message(
+    copied = messages.post_message(
         pair.conversation.pk,
         pair.supporter.pk,
         client_id="a-2",
@@ -124,14 +125,14 @@ def test_it_sees_a_tutorial_example_saved_after_the_cache_was_filled() -> None:
 @pytest.mark.django_db
 def test_it_refuses_the_partners_id_before_judging_the_text() -> None:
     pair = make_pair()
-    services.post_message(pair.conversation.pk, pair.seeker.pk, client_id="x", text="Hello.")
-    with pytest.raises(services.ChatError) as refused:
-        services.post_message(
+    messages.post_message(pair.conversation.pk, pair.seeker.pk, client_id="x", text="Hello.")
+    with pytest.raises(ChatError) as refused:
+        messages.post_message(
             pair.conversation.pk, pair.supporter.pk, client_id="x", text="", strategy="Question"
         )
     assert refused.value.code == "bad_id"
-    with pytest.raises(services.ChatError) as refused:
-        services.post_message(
+    with pytest.raises(ChatError) as refused:
+        messages.post_message(
             pair.conversation.pk, pair.supporter.pk, client_id="x", text="Hi.", strategy="Question"
         )
     assert refused.value.code == "bad_id"

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from chat import services as chat_services
+from chat import messages
 from chat.models import Conversation
 from crowd import payments
 from crowd.dashboard import run_dashboard
@@ -26,14 +26,14 @@ from tests.surveys.journey import (
 pytestmark = pytest.mark.django_db
 
 
-def _talk(conversation: Conversation, messages: int) -> None:
-    for i in range(messages):
+def _talk(conversation: Conversation, count: int) -> None:
+    for i in range(count):
         if i % 2 == 0:
             worker_id, strategy = conversation.seeker_id, None
         else:
             worker_id, strategy = conversation.supporter_id, "Question"
         assert worker_id is not None
-        chat_services.post_message(
+        messages.post_message(
             conversation.pk, worker_id, client_id=f"m{i}", text=f"message {i}", strategy=strategy
         )
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command, get_commands
 from django.test import Client
 
-from chat import services as chat_services
+from chat import messages
 from chat.models import Conversation
 from crowd.models import DataDeletion, Worker
 from crowd.privacy import delete_personal_data
@@ -32,10 +32,10 @@ def surveyed_chat(alice_client: Client, bob_client: Client) -> Conversation:
     run = make_run()
     conversation = seeker_and_supporter(run, alice_client, bob_client, "alice", "bob")
     assert conversation.seeker is not None and conversation.supporter_id is not None
-    chat_services.post_message(
+    messages.post_message(
         conversation.pk, conversation.seeker_id, client_id="a1", text="I lost my job."
     )
-    chat_services.post_message(
+    messages.post_message(
         conversation.pk,
         conversation.supporter_id,
         client_id="b1",

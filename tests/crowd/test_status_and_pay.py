@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from chat import services as chat_services
+from chat import matching
 from crowd.models import StatusCode, Worker
 from crowd.services import TaskOutcome, finish_worker, pay_for, record_outcome
 from tests.surveys.journey import arrive, end, fill_pre_chat, make_run, seeker_and_supporter
@@ -99,8 +99,8 @@ def test_it_pays_a_worker_released_from_the_waiting_room_as_02(
         run=other_run, stage="waiting", waiting_since=timezone.now()
     )
 
-    assert chat_services.release_from_waiting(Worker.objects.get(pk=alice.pk))
-    assert chat_services.release_from_waiting(Worker.objects.get(pk=bob.pk))
+    assert matching.release_from_waiting(Worker.objects.get(pk=alice.pk))
+    assert matching.release_from_waiting(Worker.objects.get(pk=bob.pk))
 
     alice.refresh_from_db()
     bob.refresh_from_db()

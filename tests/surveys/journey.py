@@ -11,7 +11,7 @@ from typing import Any
 
 from django.test import Client
 
-from chat import services as chat_services
+from chat import endings, matching
 from chat.models import Conversation
 from crowd import services as crowd_services
 from crowd.models import CollectionRun, Worker
@@ -103,12 +103,12 @@ def seeker_and_supporter(
     assert fill_pre_chat(seeker_client).status_code == 302
     supporter = arrive(supporter_client, run, "supporter", supporter_pid)
     qualify(supporter)
-    assert chat_services.match_waiting_workers(run) == 1
+    assert matching.match_waiting_workers(run) == 1
     return Conversation.objects.get(seeker=seeker, supporter=supporter)
 
 
 def end(conversation: Conversation, worker: Worker, reason: str) -> None:
-    chat_services.end_conversation(conversation.pk, worker.pk, reason=reason)
+    endings.end_conversation(conversation.pk, worker.pk, reason=reason)
 
 
 def seeker_post_answers(**overrides: Any) -> dict[str, Any]:

@@ -1,11 +1,10 @@
-"""`tutorial.selectors.is_qualified`: the gate every chat entrance asks."""
+"""`Worker.is_qualified_supporter`: the rule every chat entrance asks of a supporter."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.tutorial.helpers import answer_all
-from tutorial.selectors import is_qualified
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +13,7 @@ def test_it_qualifies_only_supporters_who_passed(enter, content) -> None:
     alice_client, alice = enter("alice")
     bob_client, bob = enter("bob")
     _, sam = enter("sam", role="seeker")
-    assert not is_qualified(alice) and not is_qualified(sam) and not is_qualified(None)
+    assert not alice.is_qualified_supporter and not sam.is_qualified_supporter
 
     answer_all(alice_client, content)
     alice_client.post("/tutorial/submit/")
@@ -25,6 +24,6 @@ def test_it_qualifies_only_supporters_who_passed(enter, content) -> None:
 
     alice.refresh_from_db()
     bob.refresh_from_db()
-    assert is_qualified(alice)
-    assert not is_qualified(bob)
-    assert not is_qualified(sam)
+    assert alice.is_qualified_supporter
+    assert not bob.is_qualified_supporter
+    assert not sam.is_qualified_supporter

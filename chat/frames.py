@@ -1,0 +1,175 @@
+"""Every frame of the chat protocol, each built by one function (docs/protocol.md).
+
+Frames are what a websocket sends; events are what the services put on a conversation's group
+for each consumer to turn into its recipient's frames. Both are plain JSON-safe dicts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.urls import reverse
+from django.utils import timezone
+
+from chat import rules
+from chat.models import Conversation, Utterance
+from crowd import vocabulary
+from crowd.stages import stage_url
+
+# --- Frames: server → client -------------------------------------------------------------
+
+
+def message_frame(
+    *, seq: int, client_id: str, speaker: str, text: str, sent_at: datetime, strategy: str | None
+) -> dict[str, Any]:
+    """The full frame of a message, strategy included; `frame_for` strips it for the seeker."""
+    frame: dict[str, Any] = {
+        "type": "message",
+        "seq": seq,
+        "id": client_id,
+        "speaker": speaker,
+        "text": text,
+        "sent_at": sent_at.isoformat(),
+    }
+    if strategy:
+        frame["strategy"] = strategy
+    return frame
+
+
+def utterance_frame(utterance: Utterance) -> dict[str, Any]:
+    """The message frame of a stored utterance (replay); imported ones have no client id."""
+    return message_frame(
+        seq=utterance.position,
+        client_id=utterance.client_message_id or f"seq-{utterance.position}",
+        speaker=utterance.speaker,
+        text=utterance.text,
+        sent_at=utterance.sent_at or timezone.now(),
+        strategy=utterance.strategy,
+    )
+
+
+def frame_for(role: str, frame: dict[str, Any]) -> dict[str, Any]:
+    """What one recipient may see of a message frame: the seeker never sees strategies."""
+    if role == vocabulary.SEEKER and "strategy" in frame:
+        return {k: v for k, v in frame.items() if k != "strategy"}
+    return frame
+
+
+def status_frame(conversation: Conversation, role: str, now: datetime) -> dict[str, Any]:
+    return {
+        "type": "status",
+        "turns": conversation.turns,
+        "elapsed_s": rules.elapsed_seconds(conversation, now),
+        "can_end": rules.can_end(conversation, role, now),
+        "can_report_unresponsive": rules.can_report_unresponsive(conversation, role, now),
+    }
+
+
+def status_frames(conversation: Conversation, now: datetime) -> dict[str, dict[str, Any]]:
+    """The status frame of each role that may be watching the conversation."""
+    return {role: status_frame(conversation, role, now) for role in vocabulary.CHAT_ROLES}
+
+
+def hello_frame(conversation: Conversation, role: str, now: datetime) -> dict[str, Any]:
+    """The first frame of a connection: who you are and where the conversation stands."""
+    status = status_frame(conversation, role, now)
+    return {
+        "type": "hello",
+        "conversation": conversation.pk,
+        "role": role,
+        "last_seq": conversation.last_seq,
+        "state": conversation.state,
+        "turns": status["turns"],
+        "elapsed_s": status["elapsed_s"],
+        "can_end": status["can_end"],
+        "can_report_unresponsive": status["can_report_unresponsive"],
+        "pending_feedback_prompt": pending_prompt_for(conversation, role),
+    }
+
+
+def pending_prompt_for(conversation: Conversation, role: str) -> int | None:
+    """The open feedback prompt this role must answer: only the seeker answers prompts."""
+    return conversation.pending_feedback_prompt if role == vocabulary.SEEKER else None
+
+
+def feedback_request_frame(prompt: int) -> dict[str, Any]:
+    return {"type": "feedback_request", "prompt": prompt, "question": vocabulary.FEEDBACK_QUESTION}
+
+
+def ack_frame(client_id: str, seq: int) -> dict[str, Any]:
+    """The message with this id is stored at this seq (also the answer to a resend)."""
+    return {"type": "ack", "id": client_id, "seq": seq}
+
+
+def feedback_ack_frame(prompt: int, score: int) -> dict[str, Any]:
+    return {"type": "feedback_ack", "prompt": prompt, "score": score}
+
+
+def copied_example_warning() -> dict[str, Any]:
+    return {
+        "type": "warning",
+        "code": "copied_example",
+        "message": (
+            "Please write in your own words: this message copies an example from the training."
+        ),
+    }
+
+
+def error_frame(code: str, message: str, ref: Any = None) -> dict[str, Any]:
+    """A refused frame: `ref` echoes the refused frame's id when it had a string one."""
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if isinstance(ref, str):
+        frame["ref"] = ref
+    return frame
+
+
+def typing_frame(speaker: str) -> dict[str, Any]:
+    return {"type": "typing", "speaker": speaker}
+
+
+def next_url_for(conversation: Conversation, role: str) -> str:
+    """Where a participant goes when the chat ends: the page of their stage now."""
+    if role == vocabulary.STAFF:
+        return reverse("chat:live")
+    worker = conversation.seeker if role == vocabulary.SEEKER else conversation.supporter
+    if worker is None:
+        return reverse("landing")
+    worker.refresh_from_db(fields=["stage"])
+    return stage_url(worker)
+
+
+def ended_frame(conversation: Conversation, role: str) -> dict[str, Any]:
+    return {
+        "type": "ended",
+        "reason": conversation.end_reason,
+        "by": conversation.ended_by,
+        "next_url": next_url_for(conversation, role),
+    }
+
+
+# --- Events: services → each consumer of the conversation's group ------------------------
+
+
+def message_event(
+    message: dict[str, Any], conversation: Conversation, now: datetime, prompt: int | None
+) -> dict[str, Any]:
+    """A stored message, the status after it, and the feedback prompt it opened (if any)."""
+    return {
+        "kind": "message",
+        "message": message,
+        "status": status_frames(conversation, now),
+        "feedback_request": feedback_request_frame(prompt) if prompt else None,
+    }
+
+
+def ended_event(conversation: Conversation) -> dict[str, Any]:
+    """The chat ended: each role's own ended frame (their next page differs)."""
+    return {
+        "kind": "ended",
+        "frames": {role: ended_frame(conversation, role) for role in vocabulary.CHAT_ROLES},
+    }
+
+
+def typing_event(speaker: str) -> dict[str, Any]:
+    return {"kind": "typing", "speaker": speaker}

@@ -1,0 +1,228 @@
+"""Messages and feedback: check → write → event (docs/protocol.md, "Messages").
+
+`post_message` is the whole message path: `check_message` validates the frame,
+`do_post_message` stores it under the conversation's row lock, and the relay event leaves only
+after commit. Nothing else (analysis, detection) runs on this path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from chat import copies, events, frames, sql
+from chat.errors import ChatError
+from chat.models import Conversation, Utterance
+from chat.sessions import lock_active
+from crowd import vocabulary
+from quality.models import Flag
+
+MAX_CLIENT_ID_CHARS = 64
+
+
+@dataclass(frozen=True)
+class MessageResult:
+    ack: dict[str, Any]
+    warning: dict[str, Any] | None
+    duplicate: bool
+    # With post_message(defer_relay=True): the events to relay, filled only on commit.
+    relay: list[dict[str, Any]] = field(default_factory=list)
+
+
+def check_message(client_id: Any, text: Any, strategy: Any, role: str, max_chars: int) -> None:
+    """Refuse a message frame the protocol does not allow, with the code the page shows."""
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= MAX_CLIENT_ID_CHARS:
+        raise ChatError(
+            "bad_id", f"A message needs an id of 1 to {MAX_CLIENT_ID_CHARS} characters."
+        )
+    if not isinstance(text, str) or not text.strip():
+        raise ChatError("empty_text", "A message needs some text.")
+    if len(text) > max_chars:
+        raise ChatError("text_too_long", f"A message may have at most {max_chars} characters.")
+    if role == vocabulary.SEEKER:
+        if strategy is not None:
+            raise ChatError("strategy_not_allowed", "Only the supporter labels messages.")
+    elif strategy is None or strategy == "":
+        raise ChatError("strategy_required", "Choose a strategy before sending.")
+    elif strategy not in vocabulary.STRATEGY_NAMES:
+        raise ChatError("unknown_strategy", "That is not one of the eight strategies.")
+
+
+def resend_ack(conversation_id: int, client_id: Any, role: str) -> MessageResult | None:
+    """The ack of a resend whose id is already stored; bad_id if the partner used that id."""
+    if not isinstance(client_id, str) or not client_id:
+        return None
+    existing = (
+        Utterance.objects.filter(conversation_id=conversation_id, client_message_id=client_id)
+        .values_list("position", "speaker")
+        .first()
+    )
+    if existing is None:
+        return None
+    position, speaker = existing
+    if speaker != role:
+        raise ChatError("bad_id", "That message id is already used.")
+    return MessageResult(ack=frames.ack_frame(client_id, position), warning=None, duplicate=True)
+
+
+def _count_message(conversation: Conversation, role: str, now: datetime) -> int | None:
+    """Advance the live counters for one message (in memory); the feedback prompt it opens."""
+    if role == vocabulary.SEEKER:
+        conversation.seeker_last_message_at = now
+        if conversation.last_speaker != role:
+            conversation.seeker_blocks += 1
+    else:
+        conversation.supporter_last_message_at = now
+        conversation.supporter_message_count += 1
+        if conversation.last_speaker != role:
+            conversation.supporter_blocks += 1
+    conversation.last_speaker = role
+    conversation.last_seq += 1
+    if role != vocabulary.SUPPORTER:
+        return None
+    if conversation.supporter_message_count % conversation.run.feedback_every:
+        return None
+    # A newer prompt replaces one still unanswered: the seeker rates the latest.
+    conversation.feedback_prompt_count += 1
+    conversation.pending_feedback_prompt = conversation.feedback_prompt_count
+    return conversation.feedback_prompt_count
+
+
+def _flag_if_copied(conversation: Conversation, utterance_id: int, text: str) -> dict[str, Any]:
+    """Flag a supporter message that copies a tutorial example; the warning, if it does."""
+    copied = copies.copied_example(text)
+    if copied is None:
+        return {}
+    Flag.objects.create(
+        conversation=conversation,
+        utterance_id=utterance_id,
+        kind=Flag.Kind.COPIED_EXAMPLE,
+        detail=f"Copies the tutorial example of “{copied}”.",
+    )
+    return frames.copied_example_warning()
+
+
+def do_post_message(
+    conversation: Conversation,
+    role: str,
+    *,
+    client_id: str,
+    text: str,
+    strategy: str | None,
+    outbox: list[dict[str, Any]] | None = None,
+) -> MessageResult:
+    """Store a checked message in a locked conversation and relay it after commit.
+
+    The seeker's first message after answering a feedback prompt carries that score.
+    """
+    now = timezone.now()
+    feedback = conversation.pending_feedback_score if role == vocabulary.SEEKER else None
+    if role == vocabulary.SEEKER:
+        conversation.pending_feedback_score = None
+    prompt = _count_message(conversation, role, now)
+    seq = conversation.last_seq
+    label = strategy if role == vocabulary.SUPPORTER else None
+    values = {
+        "conversation_id": conversation.pk,
+        "position": seq,
+        "speaker": role,
+        "text": text,
+        "strategy": label,
+        "feedback": feedback,
+        "sent_at": now,
+        "client_message_id": client_id,
+    }
+    utterance_id = sql.insert_utterance(values)
+    if utterance_id is None:
+        # The id is already stored (a resend): nothing was written.
+        stored = resend_ack(conversation.pk, client_id, role)
+        if stored is None:  # pragma: no cover - a position clash: the lock rules it out
+            raise ChatError("bad_id", "That message id is already used.")
+        return stored
+    sql.save_live_fields(conversation)
+    warning = _flag_if_copied(conversation, utterance_id, text) if label else {}
+    message = frames.message_frame(
+        seq=seq, client_id=client_id, speaker=role, text=text, sent_at=now, strategy=label
+    )
+    event = frames.message_event(message, conversation, now, prompt)
+    events.send_after_commit(conversation.pk, event, outbox)
+    return MessageResult(
+        ack=frames.ack_frame(client_id, seq), warning=warning or None, duplicate=False
+    )
+
+
+def post_message(
+    conversation_id: int,
+    worker_id: int,
+    *,
+    client_id: Any,
+    text: Any,
+    strategy: Any = None,
+    defer_relay: bool = False,
+) -> MessageResult:
+    """Store a message (seq = position, allocated under a row lock), then relay it after commit.
+
+    A resend of an id already stored is acknowledged with its original seq and not relayed.
+    With `defer_relay`, the committed relay event is returned in `result.relay` for the caller
+    to send (the websocket consumer does it on its event loop) instead of being sent here.
+    """
+    outbox: list[dict[str, Any]] = []
+    with transaction.atomic():
+        conversation, role = lock_active(conversation_id, worker_id)
+        try:
+            check_message(client_id, text, strategy, role, conversation.run.max_message_chars)
+        except ChatError:
+            # A resend of a stored id is acked (or refused as the partner's) before its
+            # content is judged, as it always was.
+            if (stored := resend_ack(conversation.pk, client_id, role)) is not None:
+                return stored
+            raise
+        result = do_post_message(
+            conversation,
+            role,
+            client_id=client_id,
+            text=text,
+            strategy=strategy,
+            outbox=outbox if defer_relay else None,
+        )
+    if result.duplicate:
+        return result
+    return MessageResult(ack=result.ack, warning=result.warning, duplicate=False, relay=outbox)
+
+
+def _check_feedback(prompt: Any, score: Any) -> None:
+    if not isinstance(prompt, int) or isinstance(prompt, bool):
+        raise ChatError("bad_feedback", "Feedback needs the prompt number.")
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        raise ChatError("bad_feedback", "The score must be a whole number from 1 to 5.")
+
+
+def answer_feedback(
+    conversation_id: int, worker_id: int, *, prompt: Any, score: Any
+) -> dict[str, Any]:
+    """Keep the seeker's stars for an open prompt; they are stored on the next seeker message."""
+    _check_feedback(prompt, score)
+    ack = frames.feedback_ack_frame(prompt, score)
+    # The usual case in one conditional UPDATE (it locks the row itself); when it changes
+    # nothing, the locked path below finds out why.
+    if Conversation.objects.filter(
+        pk=conversation_id,
+        seeker_id=worker_id,
+        state=Conversation.State.ACTIVE,
+        pending_feedback_prompt=prompt,
+    ).update(pending_feedback_prompt=None, pending_feedback_score=score):
+        return ack
+    with transaction.atomic():
+        conversation, role = lock_active(conversation_id, worker_id)
+        if role != vocabulary.SEEKER:
+            raise ChatError("feedback_not_allowed", "Only the seeker answers feedback prompts.")
+        if conversation.pending_feedback_prompt != prompt:
+            raise ChatError("no_open_prompt", "There is no open feedback prompt with that number.")
+        Conversation.objects.filter(pk=conversation.pk).update(
+            pending_feedback_prompt=None, pending_feedback_score=score
+        )
+    return ack
