@@ -37,7 +37,7 @@ _STATUS_OF_OUTCOME: dict[TaskOutcome, StatusCode] = {
 
 
 def pay_for(run: CollectionRun, role: str, status: StatusCode | str) -> Decimal:
-    """Total pay of a worker with this status (docs/quality.md, "Status codes and pay"); base and bonus from the run.
+    """Total pay of a worker with this status; base and bonus from the run (docs/quality.md).
 
     00 and 01 earn the base; 02 earns base x bonus for a seeker and base x 10*bonus for a
     supporter; 03 earns base x 10*bonus for both. Rounded to cents.
