@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from chat.models import Conversation
 from crowd.decorators import worker_required
 from crowd.models import Worker
 from crowd.stages import stage_url
@@ -42,6 +43,42 @@ def pre_chat(request: HttpRequest, worker: Worker) -> HttpResponse:
     return render(request, "surveys/pre_chat.html", context, status=400 if form.errors else 200)
 
 
+def _seeker_post_chat(
+    request: HttpRequest, worker: Worker, conversation: Conversation
+) -> HttpResponse:
+    data = request.POST if request.method == "POST" else None
+    form = SeekerPostChatForm(data)
+    if conversation.emotion_type:
+        # Name the emotion the seeker chose, so "now" compares with the same feeling.
+        intensity_field = form.fields["final_emotion_intensity"]
+        intensity_field.label = f"How intense is your {conversation.emotion_type} now?"
+    if data is not None and form.is_valid():
+        services.submit_seeker_post_chat(worker, form.cleaned_data)
+        worker.refresh_from_db()
+        return redirect(stage_url(worker))
+    before = conversation.initial_emotion_intensity
+    if before is None:
+        survey = PreChatSurvey.objects.filter(worker=worker).first()
+        before = survey.initial_emotion_intensity if survey else None
+    context = {
+        "form": form,
+        "intensity_help": f"Before the chat you rated it {before} out of 5. " if before else "",
+    }
+    status = 400 if form.errors else 200
+    return render(request, "surveys/post_chat_seeker.html", context, status=status)
+
+
+def _supporter_post_chat(request: HttpRequest, worker: Worker) -> HttpResponse:
+    data = request.POST if request.method == "POST" else None
+    form = SupporterPostChatForm(data)
+    if data is not None and form.is_valid():
+        services.submit_supporter_post_chat(worker, form.cleaned_data)
+        worker.refresh_from_db()
+        return redirect(stage_url(worker))
+    status = 400 if form.errors else 200
+    return render(request, "surveys/post_chat_supporter.html", {"form": form}, status=status)
+
+
 @worker_required
 @require_http_methods(["GET", "POST"])
 def post_chat(request: HttpRequest, worker: Worker) -> HttpResponse:
@@ -52,36 +89,6 @@ def post_chat(request: HttpRequest, worker: Worker) -> HttpResponse:
     if conversation is None:
         services.skip_post_chat(worker)
         return redirect(stage_url(worker))
-    data = request.POST if request.method == "POST" else None
     if worker.is_seeker:
-        seeker_form = SeekerPostChatForm(data)
-        if conversation.emotion_type:
-            # Name the emotion the seeker chose, so "now" compares with the same feeling.
-            intensity_field = seeker_form.fields["final_emotion_intensity"]
-            intensity_field.label = f"How intense is your {conversation.emotion_type} now?"
-        if data is not None and seeker_form.is_valid():
-            services.submit_seeker_post_chat(worker, seeker_form.cleaned_data)
-            worker.refresh_from_db()
-            return redirect(stage_url(worker))
-        before = conversation.initial_emotion_intensity
-        if before is None:
-            survey = PreChatSurvey.objects.filter(worker=worker).first()
-            before = survey.initial_emotion_intensity if survey else None
-        context = {
-            "form": seeker_form,
-            "intensity_help": (
-                f"Before the chat you rated it {before} out of 5. " if before else ""
-            ),
-        }
-        template = "surveys/post_chat_seeker.html"
-        has_errors = bool(seeker_form.errors)
-    else:
-        supporter_form = SupporterPostChatForm(data)
-        if data is not None and supporter_form.is_valid():
-            services.submit_supporter_post_chat(worker, supporter_form.cleaned_data)
-            worker.refresh_from_db()
-            return redirect(stage_url(worker))
-        context = {"form": supporter_form}
-        template = "surveys/post_chat_supporter.html"
-        has_errors = bool(supporter_form.errors)
-    return render(request, template, context, status=400 if has_errors else 200)
+        return _seeker_post_chat(request, worker, conversation)
+    return _supporter_post_chat(request, worker)

@@ -13,6 +13,7 @@ from crowd.decorators import worker_required
 from crowd.models import Worker
 from crowd.stages import stage_url
 from tutorial import selectors, services
+from tutorial.models import SubTask
 
 
 def _not_in_training(worker: Worker) -> HttpResponse | None:
@@ -62,6 +63,23 @@ def _parse_option(raw: str | None) -> int | None:
     return int(raw)
 
 
+def _answer(request: HttpRequest, worker: Worker, item: SubTask, number: int) -> HttpResponse | str:
+    """Grade a posted answer: where to go next, or the error to show beside the question."""
+    option = _parse_option(request.POST.get("option"))
+    try:
+        if option is None:
+            raise services.InvalidAnswer("Please choose one of the options before checking.")
+        services.answer_question(worker, item, option)
+    except services.AlreadyAnswered as exc:
+        messages.info(request, str(exc))
+        return redirect("tutorial:subtask", number=number)
+    except services.AttemptClosed:
+        return redirect("tutorial:index")
+    except services.InvalidAnswer as exc:
+        return str(exc)
+    return redirect(reverse("tutorial:subtask", args=[number]) + "#result")
+
+
 @worker_required
 @require_http_methods(["GET", "POST"])
 def subtask(request: HttpRequest, worker: Worker, number: int) -> HttpResponse:
@@ -74,38 +92,38 @@ def subtask(request: HttpRequest, worker: Worker, number: int) -> HttpResponse:
         raise Http404("No such part of the tutorial.")
     if (response := _ensure_attempt(worker)) is not None:
         return response
-
-    error = ""
-    status = 200
-    if request.method == "POST":
-        option = _parse_option(request.POST.get("option"))
-        try:
-            if option is None:
-                raise services.InvalidAnswer("Please choose one of the options before checking.")
-            services.answer_question(worker, item, option)
-        except services.AlreadyAnswered as exc:
-            messages.info(request, str(exc))
-            return redirect("tutorial:subtask", number=number)
-        except services.AttemptClosed:
-            return redirect("tutorial:index")
-        except services.InvalidAnswer as exc:
-            error, status = str(exc), 400
-        else:
-            return redirect(reverse("tutorial:subtask", args=[number]) + "#result")
-
+    error = _answer(request, worker, item, number) if request.method == "POST" else ""
+    if isinstance(error, HttpResponse):
+        return error
     progress = selectors.progress(worker)
-    return render(
-        request,
-        "tutorial/subtask.html",
-        {
-            "item": progress.items[number - 1],
-            "error": error,
-            "previous": number - 1 if number > 1 else None,
-            "next": number + 1 if number < progress.total else None,
-            **_progress_context(progress, number),
-        },
-        status=status,
-    )
+    context = {
+        "item": progress.items[number - 1],
+        "error": error,
+        "previous": number - 1 if number > 1 else None,
+        "next": number + 1 if number < progress.total else None,
+        **_progress_context(progress, number),
+    }
+    return render(request, "tutorial/subtask.html", context, status=400 if error else 200)
+
+
+def _submit(request: HttpRequest, worker: Worker) -> HttpResponse | str:
+    """Submit the attempt: where to go next, or why it cannot be submitted yet."""
+    try:
+        result = services.submit_attempt(worker)
+    except services.AttemptIncomplete as exc:
+        return str(exc)
+    except services.AttemptClosed:
+        worker.refresh_from_db()
+        if worker.stage != Worker.Stage.TUTORIAL:
+            return redirect(stage_url(worker))
+        return redirect("tutorial:result")
+    if result.passed:
+        messages.success(
+            request, "You passed the training. Thank you! You can now chat as a supporter."
+        )
+    elif result.attempts_left:
+        return redirect("tutorial:result")
+    return redirect(stage_url(worker))
 
 
 @worker_required
@@ -117,42 +135,19 @@ def submit(request: HttpRequest, worker: Worker) -> HttpResponse:
         return _unavailable(request)
     if (response := _ensure_attempt(worker)) is not None:
         return response
-    error = ""
-    status = 200
-    if request.method == "POST":
-        try:
-            result = services.submit_attempt(worker)
-        except services.AttemptIncomplete as exc:
-            error, status = str(exc), 400
-        except services.AttemptClosed:
-            worker.refresh_from_db()
-            if worker.stage != Worker.Stage.TUTORIAL:
-                return redirect(stage_url(worker))
-            return redirect("tutorial:result")
-        else:
-            if result.passed:
-                messages.success(
-                    request, "You passed the training. Thank you! You can now chat as a supporter."
-                )
-                return redirect(stage_url(worker))
-            if result.attempts_left:
-                return redirect("tutorial:result")
-            return redirect(stage_url(worker))
+    error = _submit(request, worker) if request.method == "POST" else ""
+    if isinstance(error, HttpResponse):
+        return error
     progress = selectors.progress(worker)
     wrong = sum(1 for i in progress.items if i.answer is not None and not i.answer.is_correct)
-    context = _progress_context(progress, progress.answered)
-    return render(
-        request,
-        "tutorial/submit.html",
-        {
-            **context,
-            "error": error,
-            "review": True,
-            "wrong": wrong,
-            "will_fail": wrong > progress.max_wrong,
-        },
-        status=status,
-    )
+    context = {
+        **_progress_context(progress, progress.answered),
+        "error": error,
+        "review": True,
+        "wrong": wrong,
+        "will_fail": wrong > progress.max_wrong,
+    }
+    return render(request, "tutorial/submit.html", context, status=400 if error else 200)
 
 
 @worker_required

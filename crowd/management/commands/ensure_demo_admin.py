@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -20,8 +21,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django.conf import settings
-
         if not settings.DEBUG:
             raise CommandError("The demo admin is for local use only; DJANGO_DEBUG is False.")
         user_model = get_user_model()
