@@ -30,7 +30,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from chat.models import Conversation, Utterance  # noqa: E402
 from crowd import vocabulary  # noqa: E402
 from crowd.models import CollectionRun  # noqa: E402
-from quality.services import judge_pending  # noqa: E402
+from quality.judging import judge_pending  # noqa: E402
 from surveys.models import SeekerPostChatSurvey  # noqa: E402
 
 

@@ -26,9 +26,19 @@ class CollectionRunForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        self._check_situation_words(data)
+        self._check_options(data)
+        self._check_bonus(data)
+        self._check_completion(data)
+        self._check_site_codes(data)
+        return data
+
+    def _check_situation_words(self, data: dict[str, Any]) -> None:
         low, high = data.get("situation_min_words"), data.get("situation_max_words")
         if low is not None and high is not None and low > high:
             self.add_error("situation_max_words", "Must be at least the minimum word count.")
+
+    def _check_options(self, data: dict[str, Any]) -> None:
         for name in ("problem_options", "emotion_options"):
             options = data.get(name)
             if options is not None and (
@@ -37,11 +47,15 @@ class CollectionRunForm(forms.ModelForm):
                 or not all(isinstance(o, str) and o.strip() for o in options)
             ):
                 self.add_error(name, "Give a non-empty JSON list of option texts.")
+
+    def _check_bonus(self, data: dict[str, Any]) -> None:
         bonus = data.get("bonus")
         if bonus is not None and bonus < 1:
             # Below 1, a seeker whose partner stopped responding (base x bonus) would earn less
             # than one who left early (base).
             self.add_error("bonus", "The bonus multiplier must be at least 1.")
+
+    def _check_completion(self, data: dict[str, Any]) -> None:
         mode = data.get("completion_mode")
         url = data.get("completion_url_template") or ""
         if mode == CollectionRun.CompletionMode.PROLIFIC and "{code}" not in url:
@@ -59,6 +73,8 @@ class CollectionRunForm(forms.ModelForm):
                 "https://www.mturk.com/mturk/externalSubmit "
                 "(sandbox: https://workersandbox.mturk.com/mturk/externalSubmit).",
             )
+
+    def _check_site_codes(self, data: dict[str, Any]) -> None:
         codes = data.get("site_completion_codes")
         valid = {code.value for code in StatusCode}
         if codes and (not isinstance(codes, dict) or not set(codes) <= valid):
@@ -66,7 +82,6 @@ class CollectionRunForm(forms.ModelForm):
                 "site_completion_codes",
                 'Give a JSON object from status code to site code, e.g. {"03": "C1A2B3C4"}.',
             )
-        return data
 
 
 def _csv_response(content: str, filename: str) -> HttpResponse:

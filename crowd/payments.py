@@ -24,6 +24,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from crowd.models import CollectionRun, Worker
+from crowd.selectors import run_named
 
 
 class PaymentError(Exception):
@@ -237,7 +238,8 @@ def export_payments_to_string(
 
 
 def find_run(name: str) -> CollectionRun:
-    run = CollectionRun.objects.filter(name=name).first()
+    """The run of this name; a PaymentError listing the known runs when there is none."""
+    run = run_named(name)
     if run is None:
         known = ", ".join(CollectionRun.objects.values_list("name", flat=True)[:20]) or "none"
         raise PaymentError(f"There is no collection run named {name!r} (runs: {known}).")

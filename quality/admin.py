@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from quality import services
 from quality.models import (
     AutoApprovalRuleSet,
     Correction,
@@ -19,6 +18,7 @@ from quality.models import (
     Review,
     ReviewClaim,
 )
+from quality.rule_sets import save_rule_set_version
 
 
 @admin.register(AutoApprovalRuleSet)
@@ -30,7 +30,7 @@ class AutoApprovalRuleSetAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: AutoApprovalRuleSet, form: Any, change: bool
     ) -> None:
         # Never overwrite a version decisions point at: an edit becomes the next version.
-        services.save_rule_set_version(obj, by=request.user)  # type: ignore[arg-type]
+        save_rule_set_version(obj, by=request.user)  # type: ignore[arg-type]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

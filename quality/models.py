@@ -23,7 +23,6 @@ class Flag(models.Model):
     class Kind(models.TextChoices):
         COPIED_EXAMPLE = "copied_example", "Copies a tutorial example"
         ABUSIVE = "abusive", "Possibly abusive text"
-        NEAR_MISS = "near_miss", "Narrowly missed an approval rule"
         RELABEL_DISAGREEMENT = "relabel_disagreement", "Re-labellers disagree with the label"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="flags")
@@ -47,7 +46,9 @@ def _default_finished_end_reasons() -> list[str]:
 
 
 class AutoApprovalRuleSet(models.Model):
-    """One immutable version of the preliminary filter and auto-approval thresholds (SPEC 7.1–7.2).
+    """One immutable version of the preliminary filter and auto-approval thresholds.
+
+    The rules these thresholds feed are described in docs/quality.md.
 
     A rule set is never changed once saved: editing it in the admin saves a new row with the
     next version number, so every `Decision` keeps pointing at the exact thresholds it used.
@@ -61,7 +62,7 @@ class AutoApprovalRuleSet(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    # Preliminary filter (SPEC 7.1).
+    # Preliminary filter (docs/quality.md).
     finished_end_reasons = models.JSONField(
         default=_default_finished_end_reasons,
         help_text="End reasons of live conversations that count as finished by the seeker.",
@@ -90,7 +91,7 @@ class AutoApprovalRuleSet(models.Model):
         default=4, help_text="Each of the last feedback scores must be strictly greater than this."
     )
 
-    # Annotation correction (SPEC 7.4).
+    # Annotation correction by re-labelling (docs/quality.md).
     relabel_disagreement_above = models.FloatField(
         default=0.75,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
@@ -172,7 +173,7 @@ class JudgingClaim(models.Model):
 
 
 class ReviewClaim(models.Model):
-    """A reviewer's lock on a conversation in the queue; expires after REVIEW_CLAIM_MINUTES."""
+    """A reviewer's lock on a conversation in the queue; expires (`quality.claims`)."""
 
     conversation = models.OneToOneField(
         Conversation, on_delete=models.CASCADE, primary_key=True, related_name="review_claim"

@@ -1,6 +1,6 @@
-"""The preliminary filter and the auto-approval rule (SPEC 7.1–7.2) as a pure function.
+"""The preliminary filter and the auto-approval rule (see docs/quality.md) as a pure function.
 
-`judge()` takes the facts about one conversation (gathered set-wise by the service) and one
+`judge()` takes the facts about one conversation (gathered set-wise by `quality.judging`) and one
 rule set, and returns the outcome with every criterion's value and whether it held. It
 touches no database, so the service can apply it to 100,000 conversations in a loop.
 """
@@ -15,11 +15,6 @@ from quality.models import AutoApprovalRuleSet, Outcome
 
 # Put first in a decision's reasons when a single criterion stood between it and approval.
 NEAR_MISS = "near miss: one criterion short of approval"
-
-
-def word_count(text: str) -> int:
-    """Utterance length as the protocol counts it."""
-    return len(text.split())
 
 
 @dataclass
@@ -205,6 +200,6 @@ def judge(facts: ConversationFacts, rules: AutoApprovalRuleSet) -> Judgement:
     if not has_survey:
         reasons.insert(0, "no seeker post-chat survey")
     reasons += [f"flag: {kind}" for kind in facts.open_flags]
-    # Anything flagged goes to a reviewer even when the numbers pass (SPEC 7.3).
+    # Anything flagged goes to a reviewer even when the numbers pass (see docs/quality.md).
     outcome = Outcome.APPROVED if approved and not facts.open_flags else Outcome.REVIEW
     return Judgement(outcome, criteria, has_survey, reasons)

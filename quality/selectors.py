@@ -6,6 +6,7 @@ Templates receive lists and dicts built here, so nothing in a template queries t
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from django.db.models.functions import Coalesce
 from chat.models import Conversation, Utterance
 from crowd import vocabulary
 from crowd.models import Worker
+from quality.claims import REVIEW_CLAIM_MINUTES, live_review_claims
 from quality.models import (
     Correction,
     Decision,
@@ -24,10 +26,9 @@ from quality.models import (
     RelabelAssignment,
     Release,
     Review,
-    ReviewClaim,
 )
-from quality.services import REVIEW_CLAIM_MINUTES, review_claim_cutoff
 from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
+from tutorial.models import SubTask
 
 
 @dataclass
@@ -58,17 +59,17 @@ def queue_rows(conversations: list[Conversation]) -> list[QueueRow]:
     ):
         latest.setdefault(decision.conversation_id, decision)
     flags: dict[int, list[str]] = defaultdict(list)
+    kind_labels = dict(Flag.Kind.choices)
     for conv_id, kind in Flag.objects.filter(
         conversation_id__in=ids, resolved_at__isnull=True
     ).values_list("conversation_id", "kind"):
-        label = Flag.Kind(kind).label
+        # A kind no longer in Flag.Kind (rows from before it was dropped) shows as stored.
+        label = kind_labels.get(kind, kind)
         if label not in flags[conv_id]:
             flags[conv_id].append(label)
     claims = {
         c.conversation_id: c.reviewer.get_username()
-        for c in ReviewClaim.objects.filter(
-            conversation_id__in=ids, claimed_at__gte=review_claim_cutoff()
-        ).select_related("reviewer")
+        for c in live_review_claims().filter(conversation_id__in=ids).select_related("reviewer")
     }
     rows = []
     for conv in conversations:
@@ -131,9 +132,7 @@ def review_detail(conversation: Conversation, reviewer: Any) -> ReviewDetail:
         for u in Utterance.objects.filter(conversation=conversation).order_by("position")
     ]
     claim = (
-        ReviewClaim.objects.filter(conversation=conversation, claimed_at__gte=review_claim_cutoff())
-        .select_related("reviewer")
-        .first()
+        live_review_claims().filter(conversation=conversation).select_related("reviewer").first()
     )
     return ReviewDetail(
         conversation=conversation,
@@ -157,8 +156,6 @@ def review_detail(conversation: Conversation, reviewer: Any) -> ReviewDetail:
 
 def strategy_help() -> list[dict[str, str]]:
     """The eight strategies with their definitions from the tutorial content where present."""
-    from tutorial.models import SubTask
-
     definitions = dict(
         SubTask.objects.filter(key__in=vocabulary.STRATEGY_NAMES).values_list("key", "definition")
     )
@@ -183,14 +180,43 @@ def open_assignments(worker: Worker) -> list[RelabelAssignment]:
     )
 
 
-def relabel_items(assignment: RelabelAssignment) -> list[dict[str, Any]]:
-    """The conversation to re-label; the original labels are hidden so they do not anchor."""
+def relabel_items(
+    assignment: RelabelAssignment, chosen: Mapping[int, str] | None = None
+) -> list[dict[str, Any]]:
+    """The conversation to re-label, with the labels `chosen` so far (utterance id -> strategy).
+
+    The original labels are hidden so they do not anchor.
+    """
+    chosen = chosen or {}
     return [
-        {"pk": u.pk, "position": u.position, "speaker": u.speaker, "text": u.text}
+        {
+            "pk": u.pk,
+            "position": u.position,
+            "speaker": u.speaker,
+            "text": u.text,
+            "chosen": chosen.get(u.pk, ""),
+        }
         for u in Utterance.objects.filter(conversation_id=assignment.conversation_id).order_by(
             "position"
         )
     ]
+
+
+def assignable(limit_conversations: int = 200, limit_workers: int = 500) -> dict[str, Any]:
+    """What the assignment page offers: recent approved conversations and qualified supporters.
+
+    The worker filter is `Worker.is_qualified_supporter` as a query.
+    """
+    conversations = Conversation.objects.filter(
+        quality_status=Conversation.QualityStatus.APPROVED
+    ).order_by("-pk")
+    workers = Worker.objects.filter(
+        role=vocabulary.SUPPORTER, qualification=Worker.Qualification.QUALIFIED
+    ).order_by("pk")
+    return {
+        "conversations": list(conversations[:limit_conversations]),
+        "workers": list(workers[:limit_workers]),
+    }
 
 
 def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:

@@ -8,7 +8,8 @@ from celery import shared_task
 from django.db import OperationalError
 
 from crowd.models import CollectionRun
-from quality import services
+from crowd.selectors import run_named
+from quality.job import run_quality_control as run_job
 
 
 @shared_task(
@@ -22,10 +23,15 @@ def run_quality_control(run_name: str | None = None, release: bool = True) -> di
     """Judge newly ended conversations, then write a release if the approved set changed.
 
     Safe to run twice or concurrently: judging claims each conversation and a release is only
-    written when its content differs from the previous one.
+    written when its content differs from the previous one. An unknown run name fails the task
+    (CollectionRun.DoesNotExist), as it always has.
     """
-    run = CollectionRun.objects.get(name=run_name) if run_name else None
-    result = services.run_quality_control(run=run, release=release)
+    run = None
+    if run_name:
+        run = run_named(run_name)
+        if run is None:
+            raise CollectionRun.DoesNotExist(f"no collection run named {run_name!r}")
+    result = run_job(run=run, release=release)
     return {
         **result.counts.as_dict(),
         "release": result.release.number if result.release else None,

@@ -13,10 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from chat.models import Conversation, Utterance
-from crowd import vocabulary
 from crowd.models import Worker
 from crowd.selectors import current_worker
-from quality import selectors, services
+from quality import corrections, relabelling, review, selectors
+from quality.errors import QualityError
 from quality.models import RelabelAssignment, Release
 
 QUEUE_PAGE_SIZE = 50
@@ -47,8 +47,8 @@ def _back(pk: int) -> HttpResponse:
 def claim(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = get_object_or_404(Conversation, pk=pk)
     try:
-        services.claim_for_review(conversation, request.user)  # type: ignore[arg-type]
-    except services.QualityError as exc:
+        review.claim_for_review(conversation, request.user)  # type: ignore[arg-type]
+    except QualityError as exc:
         messages.error(request, str(exc))
     return _back(pk)
 
@@ -57,7 +57,7 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def unclaim(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = get_object_or_404(Conversation, pk=pk)
-    services.release_review_claim(conversation, request.user)  # type: ignore[arg-type]
+    review.release_review_claim(conversation, request.user)  # type: ignore[arg-type]
     return redirect("quality:queue")
 
 
@@ -66,16 +66,16 @@ def unclaim(request: HttpRequest, pk: int) -> HttpResponse:
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = get_object_or_404(Conversation, pk=pk)
     try:
-        review = services.decide_review(
+        decision = review.decide_review(
             conversation,
             request.user,  # type: ignore[arg-type]
             request.POST.get("verdict", ""),
             request.POST.get("reason", ""),
         )
-    except services.QualityError as exc:
+    except QualityError as exc:
         messages.error(request, str(exc))
         return _back(pk)
-    messages.success(request, f"Conversation #{pk} {review.verdict}.")
+    messages.success(request, f"Conversation #{pk} {decision.verdict}.")
     return redirect("quality:queue")
 
 
@@ -88,13 +88,13 @@ def correct_strategy(request: HttpRequest, pk: int) -> HttpResponse:
         conversation_id=pk,
     )
     try:
-        services.correct_strategy(
+        corrections.correct_strategy(
             utterance,
             request.user,  # type: ignore[arg-type]
             request.POST.get("strategy", ""),
             request.POST.get("reason", ""),
         )
-    except services.QualityError as exc:
+    except QualityError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Strategy of message {utterance.position} corrected.")
@@ -111,13 +111,13 @@ def correct_intensity(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "emotion intensity must be a whole number from 1 to 5")
         return _back(pk)
     try:
-        services.correct_initial_intensity(
+        corrections.correct_initial_intensity(
             conversation,
             request.user,  # type: ignore[arg-type]
             value,
             request.POST.get("reason", ""),
         )
-    except services.QualityError as exc:
+    except QualityError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, "Initial emotion intensity corrected.")
@@ -149,39 +149,31 @@ def agreement(request: HttpRequest) -> HttpResponse:
 def assign(request: HttpRequest) -> HttpResponse:
     """Assign approved conversations to qualified supporters for re-labelling."""
     if request.method == "POST":
-        try:
-            conv_ids = [int(x) for x in request.POST.getlist("conversations")]
-            worker_ids = [int(x) for x in request.POST.getlist("workers")]
-        except ValueError:
-            messages.error(request, "choose conversations and workers from the lists")
-            return redirect("quality:assign")
-        if not conv_ids or not worker_ids:
-            messages.error(request, "choose at least one conversation and one supporter")
-            return redirect("quality:assign")
-        try:
-            created = services.assign_relabelling(
-                Conversation.objects.filter(pk__in=conv_ids),
-                Worker.objects.filter(pk__in=worker_ids),
-                by=request.user,  # type: ignore[arg-type]
-            )
-        except services.QualityError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"{created} re-labelling assignments created.")
+        _assign_posted(request)
         return redirect("quality:assign")
-    conversations = list(
-        Conversation.objects.filter(quality_status=Conversation.QualityStatus.APPROVED).order_by(
-            "-pk"
-        )[:200]
-    )
-    workers = list(
-        Worker.objects.filter(
-            role=vocabulary.SUPPORTER, qualification=Worker.Qualification.QUALIFIED
-        ).order_by("pk")[:500]
-    )
-    return render(
-        request, "quality/assign.html", {"conversations": conversations, "workers": workers}
-    )
+    return render(request, "quality/assign.html", selectors.assignable())
+
+
+def _assign_posted(request: HttpRequest) -> None:
+    try:
+        conv_ids = [int(x) for x in request.POST.getlist("conversations")]
+        worker_ids = [int(x) for x in request.POST.getlist("workers")]
+    except ValueError:
+        messages.error(request, "choose conversations and workers from the lists")
+        return
+    if not conv_ids or not worker_ids:
+        messages.error(request, "choose at least one conversation and one supporter")
+        return
+    try:
+        created = relabelling.assign_relabelling(
+            Conversation.objects.filter(pk__in=conv_ids),
+            Worker.objects.filter(pk__in=worker_ids),
+            by=request.user,  # type: ignore[arg-type]
+        )
+    except QualityError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{created} re-labelling assignments created.")
 
 
 # --------------------------------------------------------------------------- re-labellers
@@ -189,15 +181,29 @@ def assign(request: HttpRequest) -> HttpResponse:
 
 def _relabeller(request: HttpRequest) -> Worker | None:
     worker = current_worker(request)
-    if worker is None or not worker.is_supporter or not worker.is_qualified:
+    if worker is None or not worker.is_qualified_supporter:
         return None
     return worker
+
+
+def _refused(request: HttpRequest) -> HttpResponse:
+    return render(request, "quality/relabel_refused.html", status=403)
+
+
+def _chosen_labels(request: HttpRequest) -> dict[int, str]:
+    """The posted labels: field "u-<utterance id>" -> strategy name, empty ones left out."""
+    chosen: dict[int, str] = {}
+    for key in request.POST:
+        value = request.POST.get(key, "")
+        if key.startswith("u-") and key[2:].isdigit() and value:
+            chosen[int(key[2:])] = value
+    return chosen
 
 
 def relabel_tasks(request: HttpRequest) -> HttpResponse:
     worker = _relabeller(request)
     if worker is None:
-        return render(request, "quality/relabel_refused.html", status=403)
+        return _refused(request)
     return render(
         request, "quality/relabel_tasks.html", {"assignments": selectors.open_assignments(worker)}
     )
@@ -206,35 +212,25 @@ def relabel_tasks(request: HttpRequest) -> HttpResponse:
 def relabel(request: HttpRequest, pk: int) -> HttpResponse:
     worker = _relabeller(request)
     if worker is None:
-        return render(request, "quality/relabel_refused.html", status=403)
+        return _refused(request)
     assignment = get_object_or_404(RelabelAssignment, pk=pk, worker=worker)
     chosen: dict[int, str] = {}
     status = 200
     if request.method == "POST" and assignment.completed_at is not None:
         status = 409  # submitted already: the page says so
     elif request.method == "POST":
-        for key in request.POST:
-            value = request.POST.get(key, "")
-            if key.startswith("u-") and key[2:].isdigit() and value:
-                chosen[int(key[2:])] = value
+        chosen = _chosen_labels(request)
         try:
-            services.submit_relabels(assignment, worker, chosen)
-        except services.QualityError as exc:
+            relabelling.submit_relabels(assignment, worker, chosen)
+        except QualityError as exc:
             messages.error(request, str(exc))
             status = 400
         else:
             messages.success(request, "Thank you — your labels are saved.")
             return redirect("quality:relabel_tasks")
-    items = selectors.relabel_items(assignment)
-    for item in items:
-        item["chosen"] = chosen.get(item["pk"], "")
-    return render(
-        request,
-        "quality/relabel.html",
-        {
-            "assignment": assignment,
-            "items": items,
-            "strategies": selectors.strategy_help(),
-        },
-        status=status,
-    )
+    context = {
+        "assignment": assignment,
+        "items": selectors.relabel_items(assignment, chosen),
+        "strategies": selectors.strategy_help(),
+    }
+    return render(request, "quality/relabel.html", context, status=status)

@@ -8,15 +8,11 @@ from django import forms
 
 from crowd import vocabulary
 from crowd.models import CollectionRun
+from crowd.text import word_count
 
 SCALE_CHOICES = [(str(n), str(n)) for n in range(1, 6)]
 SCALE_ERROR = "Choose a number from 1 to 5."
 OPEN_ANSWER_MAX_CHARS = 2000
-
-
-def count_words(text: str) -> int:
-    """Words as the protocol counts them everywhere: `len(text.split())`."""
-    return len(text.split())
 
 
 def _scale(label: str, *, required_message: str = SCALE_ERROR) -> forms.TypedChoiceField:
@@ -42,7 +38,7 @@ def _open_question(label: str) -> forms.CharField:
 
 
 class PreChatForm(forms.Form):
-    """The seeker's description of their problem (SPEC section 3); options come from the run."""
+    """The seeker's description of their problem (docs/protocol.md); options come from the run."""
 
     problem_type = forms.ChoiceField(
         label="What is the problem you would like to talk about?",
@@ -93,7 +89,7 @@ class PreChatForm(forms.Form):
 
     def clean_situation(self) -> str:
         text = str(self.cleaned_data["situation"]).strip()
-        words = count_words(text)
+        words = word_count(text)
         low, high = self.run.situation_min_words, self.run.situation_max_words
         if words < low:
             raise forms.ValidationError(
@@ -107,7 +103,7 @@ class PreChatForm(forms.Form):
 
 
 class SeekerPostChatForm(forms.Form):
-    """The seeker's answers after the chat (SPEC section 5)."""
+    """The seeker's answers after the chat (docs/protocol.md)."""
 
     ended_naturally = forms.TypedChoiceField(
         label="Did the conversation come to a natural end?",
@@ -136,7 +132,7 @@ class SeekerPostChatForm(forms.Form):
 
 
 class SupporterPostChatForm(forms.Form):
-    """The supporter's answers after the chat (SPEC section 5)."""
+    """The supporter's answers after the chat (docs/protocol.md)."""
 
     seeker_detail = _scale("How much detail did the seeker give about their problem?")
     question1 = _open_question("What did you like or dislike about the conversation?")

@@ -1,7 +1,9 @@
-"""Reading and writing ESConv dataset files (SPEC section 8).
+"""Reading and writing ESConv dataset files (the layouts are described in docs/dataset.md).
 
-`importing` turns a file in one of the three known layouts into conversations; `exporting`
-streams conversations back out in the raw or JSON-lines layout.
+Import: `reading` tells the layout and decodes the file, `validating` checks every record,
+`storing` writes the rows and `importing` runs the three as one all-or-nothing import.
+Export: `exporting` streams conversations out through `encoding` (one conversation as a
+layout's text) and `splitting` (train/valid/test). `layouts` holds what both sides share.
 """
 
 from __future__ import annotations

@@ -1,41 +1,31 @@
-"""Export conversations in the ESConv layouts (SPEC section 8), streaming and atomically.
+"""Export conversations in the ESConv layouts (see docs/dataset.md), streaming and atomically.
 
 Conversations are read in chunks by primary key with their utterances and surveys prefetched
-(a constant number of queries per chunk), turned into dicts one at a time and written at once,
-so memory stays flat however many conversations there are. Files are written under a temporary
-name in the target directory and renamed into place only when complete.
-
-Only what the layout holds ever leaves: no email, worker or crowd-site identifier.
+(a constant number of queries per chunk), turned into text one at a time (`encoding`) and
+written at once, so memory stays flat however many conversations there are. Files are written
+under a temporary name in the target directory and renamed into place only when complete.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import random
 import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch, QuerySet
 from tqdm import tqdm
 
 from chat.dataset import DatasetError
+from chat.dataset.encoding import LayoutWriter, TextSink
+from chat.dataset.layouts import EXPORT_FORMATS
+from chat.dataset.splitting import SPLIT_NAMES, assign_splits, parse_split, split_paths
 from chat.models import Conversation, Utterance
-from crowd import vocabulary
 from crowd.models import CollectionRun
 
-EXPORT_FORMATS = ("raw", "jsonl")
 CHUNK_SIZE = 500
-SPLIT_NAMES = ("train", "valid", "test")
-JSONL_SPEAKERS = {vocabulary.SEEKER: "usr", vocabulary.SUPPORTER: "sys"}
-
-
-class TextSink(Protocol):
-    def write(self, text: str, /) -> Any: ...
 
 
 def exportable_conversations(
@@ -57,105 +47,6 @@ def exportable_conversations(
     if run is not None:
         queryset = queryset.filter(run=run)
     return queryset.order_by("pk")
-
-
-# --------------------------------------------------------------------------- one conversation
-
-
-def _related(conversation: Conversation, name: str) -> Any:
-    try:
-        return getattr(conversation, name)
-    except ObjectDoesNotExist:
-        return None
-
-
-def _checked_utterances(conversation: Conversation) -> list[Utterance]:
-    utterances = list(conversation.utterances.all())
-    for utterance in utterances:
-        if utterance.speaker == vocabulary.SUPPORTER and (
-            utterance.strategy not in vocabulary.STRATEGY_NAMES
-        ):
-            # The layout requires a strategy on every supporter item; writing null would
-            # produce a file that our own importer (and the dataset's users) refuse.
-            raise DatasetError(
-                f"conversation {conversation.pk}, utterance {utterance.position}: "
-                f"supporter utterance without a valid strategy ({utterance.strategy!r})"
-            )
-    return utterances
-
-
-def _survey_score(conversation: Conversation) -> dict[str, dict[str, str]]:
-    seeker: dict[str, str] = {}
-    if conversation.initial_emotion_intensity is not None:
-        seeker["initial_emotion_intensity"] = str(conversation.initial_emotion_intensity)
-    seeker_survey = _related(conversation, "seeker_survey")
-    if seeker_survey is not None:
-        for key in ("empathy", "relevance", "final_emotion_intensity"):
-            value = getattr(seeker_survey, key)
-            if value is not None:
-                seeker[key] = str(value)
-    supporter: dict[str, str] = {}
-    supporter_survey = _related(conversation, "supporter_survey")
-    if supporter_survey is not None and supporter_survey.seeker_detail is not None:
-        supporter["relevance"] = str(supporter_survey.seeker_detail)
-    return {"seeker": seeker, "supporter": supporter}
-
-
-def _questions(conversation: Conversation) -> dict[str, str]:
-    seeker_survey = _related(conversation, "seeker_survey")
-    supporter_survey = _related(conversation, "supporter_survey")
-    return {
-        "seeker_question1": seeker_survey.question1 if seeker_survey else "",
-        "seeker_question2": seeker_survey.question2 if seeker_survey else "",
-        "supporter_question1": supporter_survey.question1 if supporter_survey else "",
-        "supporter_question2": supporter_survey.question2 if supporter_survey else "",
-    }
-
-
-def _header(conversation: Conversation) -> dict[str, Any]:
-    return {
-        "experience_type": conversation.experience_type,
-        "emotion_type": conversation.emotion_type,
-        "problem_type": conversation.problem_type,
-        "situation": conversation.situation,
-        "survey_score": _survey_score(conversation),
-    }
-
-
-def conversation_to_raw(conversation: Conversation) -> dict[str, Any]:
-    """One conversation as the raw layout's dict, keys in the layout's order.
-
-    Expects utterances and both surveys prefetched (see `exportable_conversations` users);
-    otherwise it still works, with a few queries.
-    """
-    dialog: list[dict[str, Any]] = []
-    for utterance in _checked_utterances(conversation):
-        annotation: dict[str, str] = {}
-        if utterance.speaker == vocabulary.SUPPORTER:
-            annotation["strategy"] = str(utterance.strategy)
-        elif utterance.feedback is not None:
-            annotation["feedback"] = str(utterance.feedback)
-        dialog.append(
-            {"speaker": utterance.speaker, "annotation": annotation, "content": utterance.text}
-        )
-    return {**_header(conversation), "dialog": dialog, **_questions(conversation)}
-
-
-def conversation_to_jsonl(conversation: Conversation) -> dict[str, Any]:
-    """One conversation as a line of the released JSON-lines layout (no feedback)."""
-    dialog: list[dict[str, str]] = []
-    for utterance in _checked_utterances(conversation):
-        item = {
-            "text": " ".join(utterance.text.split()),
-            "speaker": JSONL_SPEAKERS[utterance.speaker],
-        }
-        if utterance.speaker == vocabulary.SUPPORTER:
-            item["strategy"] = str(utterance.strategy)
-        dialog.append(item)
-    return {**_header(conversation), "dialog": dialog, **_questions(conversation)}
-
-
-# --------------------------------------------------------------------------- streams
 
 
 def iter_prefetched(
@@ -187,66 +78,6 @@ def iter_prefetched(
         last_pk = chunk[-1].pk
 
 
-_encode_string = json.encoder.encode_basestring_ascii
-
-
-def _indented(value: Any, depth: int) -> str:
-    """What `json.dumps(value, indent=1)` writes for `value` nested `depth` levels deep.
-
-    The standard library falls back to its pure-Python encoder whenever `indent` is set, which
-    made JSON the largest cost of a raw export; this builds the same text around the C string
-    encoder.
-    """
-    if isinstance(value, str):
-        return _encode_string(value)
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        inner = "\n" + " " * (depth + 1)
-        items = (f"{_encode_string(k)}: {_indented(v, depth + 1)}" for k, v in value.items())
-        return "{" + inner + ("," + inner).join(items) + "\n" + " " * depth + "}"
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        inner = "\n" + " " * (depth + 1)
-        return (
-            "["
-            + inner
-            + ("," + inner).join(_indented(v, depth + 1) for v in value)
-            + "\n"
-            + " " * depth
-            + "]"
-        )
-    return json.dumps(value)
-
-
-class _LayoutWriter:
-    """Writes one file of either layout incrementally, byte-compatible with the dataset files.
-
-    raw: `json.dumps(conversations, indent=1)` as FailedESConv.json is written; jsonl: one
-    `json.dumps(conversation)` a line, no trailing newline, as the released splits. Both escape
-    non-ASCII characters (`ensure_ascii`), as both dataset files do.
-    """
-
-    def __init__(self, sink: TextSink, fmt: str) -> None:
-        self.sink = sink
-        self.fmt = fmt
-        self.count = 0
-
-    def add(self, conversation: Conversation) -> None:
-        if self.fmt == "raw":
-            body = _indented(conversation_to_raw(conversation), 1)
-            self.sink.write(("[\n " if self.count == 0 else ",\n ") + body)
-        else:
-            line = json.dumps(conversation_to_jsonl(conversation))
-            self.sink.write(line if self.count == 0 else "\n" + line)
-        self.count += 1
-
-    def close(self) -> None:
-        if self.fmt == "raw":
-            self.sink.write("[]" if self.count == 0 else "\n]")
-
-
 def _check_format(fmt: str) -> None:
     if fmt not in EXPORT_FORMATS:
         raise DatasetError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
@@ -262,7 +93,7 @@ def write_export(
 ) -> int:
     """Stream `conversations` to an open text sink (e.g. stdout); return how many were written."""
     _check_format(fmt)
-    writer = _LayoutWriter(sink, fmt)
+    writer = LayoutWriter(sink, fmt)
     total = conversations.count() if progress else None
     with tqdm(total=total, disable=not progress, unit="conv", desc="export") as bar:
         for conversation in iter_prefetched(conversations, chunk_size):
@@ -326,42 +157,6 @@ def write_export_file(
         raise _open_error(path, exc) from exc
 
 
-def parse_split(text: str) -> tuple[int, int, int]:
-    """ "6:2:2" -> (6, 2, 2): train, valid and test shares."""
-    parts = text.split(":")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts) or sum(map(int, parts)) == 0:
-        raise DatasetError(f"split {text!r} must be three whole numbers such as 6:2:2")
-    train, valid, test = (int(p) for p in parts)
-    return train, valid, test
-
-
-def split_paths(path: Path) -> dict[str, Path]:
-    """out/esconv.json -> out/esconv.train.json, out/esconv.valid.json, out/esconv.test.json."""
-    return {name: path.with_name(f"{path.stem}.{name}{path.suffix}") for name in SPLIT_NAMES}
-
-
-def assign_splits(ids: Sequence[int], ratios: tuple[int, int, int], seed: int) -> dict[int, str]:
-    """Deal whole conversations into train/valid/test: the same ids and seed give the same split.
-
-    The ids are shuffled with a generator seeded by `seed` alone, then cut by the ratios
-    (train and valid rounded down, test takes the rest).
-    """
-    shuffled = sorted(ids)
-    random.Random(seed).shuffle(shuffled)
-    total = sum(ratios)
-    n_train = len(shuffled) * ratios[0] // total
-    n_valid = len(shuffled) * ratios[1] // total
-    assignment: dict[int, str] = {}
-    for index, pk in enumerate(shuffled):
-        if index < n_train:
-            assignment[pk] = "train"
-        elif index < n_train + n_valid:
-            assignment[pk] = "valid"
-        else:
-            assignment[pk] = "test"
-    return assignment
-
-
 def write_split_export_files(
     path: Path,
     conversations: QuerySet[Conversation],
@@ -383,7 +178,7 @@ def write_split_export_files(
     try:
         with _atomic_files(list(targets.values())) as handles:
             writers = {
-                name: _LayoutWriter(handle, fmt)
+                name: LayoutWriter(handle, fmt)
                 for name, handle in zip(SPLIT_NAMES, handles, strict=True)
             }
             with tqdm(
@@ -399,3 +194,37 @@ def write_split_export_files(
             return {name: writer.count for name, writer in writers.items()}
     except OSError as exc:
         raise _open_error(path, exc) from exc
+
+
+def export_conversations(
+    target: Path | TextSink,
+    *,
+    status: str = "approved",
+    run: CollectionRun | None = None,
+    fmt: str = "raw",
+    split: str | None = None,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict[str, int]:
+    """What `manage.py export_esconv` does: write the exportable conversations to `target`.
+
+    `target` is a file path (written atomically) or an open text sink such as stdout; `split`
+    ("6:2:2") writes train/valid/test files beside the path instead. Returns how many
+    conversations each file holds: {"train": .., "valid": .., "test": ..} with a split, else
+    {"all": n}.
+    """
+    conversations = exportable_conversations(status=status, run=run)
+    if split:
+        if not isinstance(target, Path):
+            raise DatasetError("--split writes three files; give --output a file name")
+        return write_split_export_files(
+            target,
+            conversations,
+            ratios=parse_split(split),
+            seed=seed,
+            fmt=fmt,
+            progress=progress,
+        )
+    if isinstance(target, Path):
+        return {"all": write_export_file(target, conversations, fmt=fmt, progress=progress)}
+    return {"all": write_export(target, conversations, fmt=fmt, progress=progress)}

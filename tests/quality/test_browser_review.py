@@ -7,8 +7,8 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
 from chat.models import Conversation, Utterance
+from quality.judging import judge_pending
 from quality.models import Correction, Review
-from quality.services import judge_pending
 from tests.browser_support import save_screenshot
 from tests.quality.factories import make_conversation
 

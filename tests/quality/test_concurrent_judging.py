@@ -7,8 +7,9 @@ import threading
 import pytest
 from django.db import connection
 
+from quality.judging import JudgeCounts, judge_pending
 from quality.models import Decision, JudgingClaim
-from quality.services import JudgeCounts, current_rule_set, judge_pending
+from quality.rule_sets import current_rule_set
 from tests.quality.factories import make_conversation
 
 

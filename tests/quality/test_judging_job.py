@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from chat.models import Conversation
 from crowd.models import CollectionRun
+from quality.judging import judge_pending
 from quality.models import Decision, JudgingClaim, Review
-from quality.services import current_rule_set, judge_pending, save_rule_set_version
+from quality.rule_sets import current_rule_set, save_rule_set_version
 from tests.quality.factories import make_conversation, make_staff
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ import pytest
 from django.core.management import call_command
 
 from crowd.models import CollectionRun
+from quality.judging import judge_pending
 from quality.models import Decision
-from quality.services import judge_pending
 
 pytestmark = [pytest.mark.esconv, pytest.mark.django_db]
 

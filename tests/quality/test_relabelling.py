@@ -8,14 +8,11 @@ from django.test import Client
 from chat.models import Conversation, Utterance
 from crowd import vocabulary
 from crowd.models import Worker
+from quality.errors import QualityError
 from quality.models import Flag, Relabel, RelabelAssignment
+from quality.relabelling import assign_relabelling
+from quality.rule_sets import current_rule_set, save_rule_set_version
 from quality.selectors import cohen_kappa
-from quality.services import (
-    QualityError,
-    assign_relabelling,
-    current_rule_set,
-    save_rule_set_version,
-)
 from tests.quality.factories import make_conversation, make_staff, make_worker
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,9 @@ from django.core.management import call_command
 from django.test import Client
 
 from chat.models import Conversation
+from quality.judging import judge_pending
 from quality.models import Release
-from quality.services import judge_pending, write_release
+from quality.releases import write_release
 from tests.quality.factories import make_conversation, make_staff
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("exporter")]
@@ -83,7 +84,8 @@ def test_a_corrected_strategy_is_what_the_release_contains(export_dir: Path) -> 
     conversation = make_conversation(relevance=3, empathy=2)
     judge_pending()
     alice = make_staff("alice")
-    from quality.services import claim_for_review, correct_strategy, decide_review
+    from quality.corrections import correct_strategy
+    from quality.review import claim_for_review, decide_review
 
     conversation.refresh_from_db()
     claim_for_review(conversation, alice)

@@ -10,8 +10,8 @@ from django.test import Client
 from django.utils import timezone
 
 from chat.models import Conversation, Utterance
+from quality.judging import judge_pending
 from quality.models import Correction, Flag, Review, ReviewClaim
-from quality.services import judge_pending
 from tests.quality.factories import make_conversation, make_staff
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from chat.models import Conversation
+from quality.judging import judge_pending
 from quality.models import AutoApprovalRuleSet, Decision, Flag
-from quality.services import current_rule_set, judge_pending, save_rule_set_version
+from quality.rule_sets import current_rule_set, save_rule_set_version
 from tests.quality.factories import averaging, make_conversation
 
 pytestmark = pytest.mark.django_db

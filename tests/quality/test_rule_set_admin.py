@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from quality.models import AutoApprovalRuleSet
-from quality.services import current_rule_set
+from quality.rule_sets import current_rule_set
 
 pytestmark = pytest.mark.django_db
 

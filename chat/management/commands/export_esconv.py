@@ -11,21 +11,16 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from chat.dataset import DatasetError
-from chat.dataset.exporting import (
-    EXPORT_FORMATS,
-    exportable_conversations,
-    parse_split,
-    write_export,
-    write_export_file,
-    write_split_export_files,
-)
+from chat.dataset.exporting import export_conversations
+from chat.dataset.layouts import EXPORT_FORMATS
 from crowd.models import CollectionRun
+from crowd.selectors import run_named
 
 
 class Command(BaseCommand):
     help = (
-        "Export conversations in the ESConv layout (SPEC section 8). Withdrawn conversations and "
-        "personal data are never exported; files appear only when complete."
+        "Export conversations in the ESConv layout (docs/dataset.md). Withdrawn conversations "
+        "and personal data are never exported; files appear only when complete."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -48,48 +43,42 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         output: str = options["output"]
-        progress = sys.stderr.isatty()
         try:
-            run = None
-            if options["run_name"]:
-                run = CollectionRun.objects.filter(name=options["run_name"]).first()
-                if run is None:
-                    raise DatasetError(f"no collection run named {options['run_name']!r}")
-            conversations = exportable_conversations(status=options["status"], run=run)
-            if options["split"]:
-                if output == "-":
-                    raise DatasetError("--split writes three files; give --output a file name")
-                counts = write_split_export_files(
-                    Path(output),
-                    conversations,
-                    ratios=parse_split(options["split"]),
-                    seed=options["seed"],
-                    fmt=options["fmt"],
-                    progress=progress,
-                )
-                summary = ", ".join(f"{name} {count}" for name, count in counts.items())
-                self.stdout.write(f"Exported {summary} conversations beside {output}")
-            elif output == "-":
-                try:
-                    count = write_export(
-                        _Unterminated(self.stdout),
-                        conversations,
-                        fmt=options["fmt"],
-                        progress=progress,
-                    )
-                except BrokenPipeError:
-                    # The reader (`| head`) stopped reading: end quietly, as Unix tools do, with
-                    # stdout pointed at /dev/null so the interpreter's final flush cannot fail.
-                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-                    return
-                self.stderr.write(f"Exported {count} conversations")
-            else:
-                count = write_export_file(
-                    Path(output), conversations, fmt=options["fmt"], progress=progress
-                )
-                self.stdout.write(f"Exported {count} conversations to {output}")
+            counts = export_conversations(
+                _Unterminated(self.stdout) if output == "-" else Path(output),
+                status=options["status"],
+                run=_named_run(options["run_name"]),
+                fmt=options["fmt"],
+                split=options["split"],
+                seed=options["seed"],
+                progress=sys.stderr.isatty(),
+            )
+        except BrokenPipeError:
+            # The reader (`| head`) stopped reading: end quietly, as Unix tools do, with
+            # stdout pointed at /dev/null so the interpreter's final flush cannot fail.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
         except DatasetError as exc:
             raise CommandError(f"{exc}; nothing was exported") from exc
+        self._report(output, counts)
+
+    def _report(self, output: str, counts: dict[str, int]) -> None:
+        if "all" not in counts:
+            summary = ", ".join(f"{name} {count}" for name, count in counts.items())
+            self.stdout.write(f"Exported {summary} conversations beside {output}")
+        elif output == "-":
+            self.stderr.write(f"Exported {counts['all']} conversations")
+        else:
+            self.stdout.write(f"Exported {counts['all']} conversations to {output}")
+
+
+def _named_run(name: str | None) -> CollectionRun | None:
+    if not name:
+        return None
+    run = run_named(name)
+    if run is None:
+        raise CommandError(f"no collection run named {name!r}; nothing was exported")
+    return run
 
 
 class _Unterminated:

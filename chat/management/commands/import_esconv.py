@@ -10,7 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from chat.dataset import DatasetError
-from chat.dataset.importing import FORMATS, IMPORT_STATUSES, import_esconv_file
+from chat.dataset.importing import IMPORT_STATUSES, import_esconv_file
+from chat.dataset.layouts import FORMATS
 
 
 class Command(BaseCommand):

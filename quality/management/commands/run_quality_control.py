@@ -7,7 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crowd.models import CollectionRun
-from quality import services
+from crowd.selectors import run_named
+from quality.errors import QualityError
+from quality.job import QualityControlResult, run_quality_control
 
 
 class Command(BaseCommand):
@@ -30,17 +32,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        run = None
-        if options["run"]:
-            run = CollectionRun.objects.filter(name=options["run"]).first()
-            if run is None:
-                raise CommandError(f"no collection run named {options['run']!r}")
+        run = _named_run(options["run"])
         try:
-            result = services.run_quality_control(
+            result = run_quality_control(
                 run=run, rejudge=options["rejudge"], release=not options["no_release"]
             )
-        except services.QualityError as exc:
+        except QualityError as exc:
             raise CommandError(str(exc)) from exc
+        self._report(result, release_asked=not options["no_release"])
+
+    def _report(self, result: QualityControlResult, *, release_asked: bool) -> None:
         c = result.counts
         self.stdout.write(
             f"judged {c.judged}: filtered={c.filtered} approved={c.approved} review={c.review}"
@@ -51,5 +52,14 @@ class Command(BaseCommand):
         if result.release is not None:
             r = result.release
             self.stdout.write(f"release {r.number}: {r.count} conversations -> {r.path}")
-        elif not options["no_release"]:
+        elif release_asked:
             self.stdout.write("no new release: the approved set is unchanged")
+
+
+def _named_run(name: str | None) -> CollectionRun | None:
+    if not name:
+        return None
+    run = run_named(name)
+    if run is None:
+        raise CommandError(f"no collection run named {name!r}")
+    return run
