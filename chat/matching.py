@@ -28,7 +28,7 @@ def _waiting(run: CollectionRun, role: str) -> QuerySet[Worker]:
     """The workers of a role who wait and may enter a chat (selectors.may_enter_chat, set-wise)."""
     workers = Worker.objects.filter(run=run, role=role, stage=Worker.Stage.WAITING)
     if role == vocabulary.SUPPORTER:
-        return workers.filter(qualification=Worker.Qualification.QUALIFIED)
+        return workers.qualified_supporters()
     return workers.filter(Exists(PreChatSurvey.objects.filter(worker=OuterRef("pk"))))
 
 

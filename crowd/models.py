@@ -103,6 +103,12 @@ def _new_completion_code() -> str:
     return secrets.token_hex(5).upper()
 
 
+class WorkerQuerySet(models.QuerySet["Worker"]):
+    def qualified_supporters(self) -> WorkerQuerySet:
+        """Set-wise `Worker.is_qualified_supporter`: supporters who passed the training."""
+        return self.filter(role=vocabulary.SUPPORTER, qualification=Worker.Qualification.QUALIFIED)
+
+
 class Worker(models.Model):
     """A crowdworker in one collection run, bound to their crowd-site identity."""
 
@@ -153,6 +159,8 @@ class Worker(models.Model):
 
     data_deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WorkerQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -203,16 +203,11 @@ def relabel_items(
 
 
 def assignable(limit_conversations: int = 200, limit_workers: int = 500) -> dict[str, Any]:
-    """What the assignment page offers: recent approved conversations and qualified supporters.
-
-    The worker filter is `Worker.is_qualified_supporter` as a query.
-    """
+    """What the assignment page offers: recent approved conversations and qualified supporters."""
     conversations = Conversation.objects.filter(
         quality_status=Conversation.QualityStatus.APPROVED
     ).order_by("-pk")
-    workers = Worker.objects.filter(
-        role=vocabulary.SUPPORTER, qualification=Worker.Qualification.QUALIFIED
-    ).order_by("pk")
+    workers = Worker.objects.qualified_supporters().order_by("pk")
     return {
         "conversations": list(conversations[:limit_conversations]),
         "workers": list(workers[:limit_workers]),
