@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from chat.models import Conversation
 from crowd import services as crowd_services
+from crowd import vocabulary
 from crowd.models import Worker
 from surveys.models import PreChatSurvey, SeekerPostChatSurvey, SupporterPostChatSurvey
 from surveys.selectors import conversation_for_post_survey
@@ -58,18 +59,21 @@ def submit_pre_chat(worker: Worker, data: Mapping[str, Any]) -> PreChatSurvey:
     return survey
 
 
+_PostChatModel = type[SeekerPostChatSurvey] | type[SupporterPostChatSurvey]
+
+
 def _post_chat_conversation(worker: Worker, role: str) -> Conversation:
     conversation = conversation_for_post_survey(worker)
     if conversation is None:
         raise SurveyError("There is no ended conversation to answer a survey about.")
-    partner_field = "seeker_id" if role == "seeker" else "supporter_id"
+    partner_field = "seeker_id" if role == vocabulary.SEEKER else "supporter_id"
     if getattr(conversation, partner_field) != worker.pk:
         raise SurveyError(f"This survey is for the {role} of the conversation.")
     return conversation
 
 
 def _store_once(
-    model: type[SeekerPostChatSurvey] | type[SupporterPostChatSurvey],
+    model: _PostChatModel,
     conversation: Conversation,
     values: dict[str, Any],
 ) -> Any:
@@ -90,51 +94,57 @@ def _store_once(
         return model.objects.get(conversation=conversation)
 
 
+def _submit_post_chat(
+    worker: Worker,
+    role: str,
+    model: _PostChatModel,
+    data: Mapping[str, Any],
+    *,
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+) -> Any:
+    """Store one side's post-chat answers once and move the worker to the status page.
+
+    The answers are read only after the worker is found to be the right one to give them.
+    """
+    with transaction.atomic():
+        locked = _lock(worker)
+        conversation = _post_chat_conversation(locked, role)
+        answers = {name: data[name] for name in required}
+        answers.update({name: data.get(name, "") for name in optional})
+        survey = _store_once(model, conversation, {"worker": locked, **answers})
+        crowd_services.complete_task(locked)
+    worker.refresh_from_db()
+    return survey
+
+
 def submit_seeker_post_chat(worker: Worker, data: Mapping[str, Any]) -> SeekerPostChatSurvey:
     """Store the seeker's post-chat answers once and move them to the status page.
 
     `data` is a validated SeekerPostChatForm's cleaned_data. A second submission keeps the
     first answers and changes nothing.
     """
-    with transaction.atomic():
-        locked = _lock(worker)
-        conversation = _post_chat_conversation(locked, "seeker")
-        survey: SeekerPostChatSurvey = _store_once(
-            SeekerPostChatSurvey,
-            conversation,
-            {
-                "worker": locked,
-                "ended_naturally": data["ended_naturally"],
-                "final_emotion_intensity": data["final_emotion_intensity"],
-                "empathy": data["empathy"],
-                "relevance": data["relevance"],
-                "question1": data.get("question1", ""),
-                "question2": data.get("question2", ""),
-                "email": data.get("email", ""),
-            },
-        )
-        crowd_services.complete_task(locked)
-    worker.refresh_from_db()
+    survey: SeekerPostChatSurvey = _submit_post_chat(
+        worker,
+        vocabulary.SEEKER,
+        SeekerPostChatSurvey,
+        data,
+        required=("ended_naturally", "final_emotion_intensity", "empathy", "relevance"),
+        optional=("question1", "question2", "email"),
+    )
     return survey
 
 
 def submit_supporter_post_chat(worker: Worker, data: Mapping[str, Any]) -> SupporterPostChatSurvey:
     """Store the supporter's post-chat answers once and move them to the status page."""
-    with transaction.atomic():
-        locked = _lock(worker)
-        conversation = _post_chat_conversation(locked, "supporter")
-        survey: SupporterPostChatSurvey = _store_once(
-            SupporterPostChatSurvey,
-            conversation,
-            {
-                "worker": locked,
-                "seeker_detail": data["seeker_detail"],
-                "question1": data.get("question1", ""),
-                "question2": data.get("question2", ""),
-            },
-        )
-        crowd_services.complete_task(locked)
-    worker.refresh_from_db()
+    survey: SupporterPostChatSurvey = _submit_post_chat(
+        worker,
+        vocabulary.SUPPORTER,
+        SupporterPostChatSurvey,
+        data,
+        required=("seeker_detail",),
+        optional=("question1", "question2"),
+    )
     return survey
 
 
