@@ -36,6 +36,15 @@ def _ensure_attempt(worker: Worker) -> HttpResponse | None:
     return None
 
 
+def _open_attempt(request: HttpRequest, worker: Worker) -> HttpResponse | None:
+    """The gate of the attempt's pages: a trainee, content loaded, an attempt open."""
+    if (response := _not_in_training(worker)) is not None:
+        return response
+    if not selectors.subtasks():
+        return _unavailable(request)
+    return _ensure_attempt(worker)
+
+
 def _progress_context(progress: selectors.Progress, current: int | None) -> dict[str, object]:
     percent = round(100 * (current or 0) / progress.total) if progress.total else 0
     return {"progress": progress, "current": current, "percent": percent}
@@ -43,11 +52,7 @@ def _progress_context(progress: selectors.Progress, current: int | None) -> dict
 
 @worker_required
 def index(request: HttpRequest, worker: Worker) -> HttpResponse:
-    if (response := _not_in_training(worker)) is not None:
-        return response
-    if not selectors.subtasks():
-        return _unavailable(request)
-    if (response := _ensure_attempt(worker)) is not None:
+    if (response := _open_attempt(request, worker)) is not None:
         return response
     progress = selectors.progress(worker)
     return render(
@@ -129,11 +134,7 @@ def _submit(request: HttpRequest, worker: Worker) -> HttpResponse | str:
 @worker_required
 @require_http_methods(["GET", "POST"])
 def submit(request: HttpRequest, worker: Worker) -> HttpResponse:
-    if (response := _not_in_training(worker)) is not None:
-        return response
-    if not selectors.subtasks():
-        return _unavailable(request)
-    if (response := _ensure_attempt(worker)) is not None:
+    if (response := _open_attempt(request, worker)) is not None:
         return response
     error = _submit(request, worker) if request.method == "POST" else ""
     if isinstance(error, HttpResponse):
