@@ -33,17 +33,17 @@ class CollectionRun(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # Pre-chat survey options (SPEC section 3).
+    # Pre-chat survey options (docs/workers.md, "Pre-chat survey").
     problem_options = models.JSONField(default=_default_problems)
     emotion_options = models.JSONField(default=_default_emotions)
     situation_min_words = models.PositiveIntegerField(default=20)
     situation_max_words = models.PositiveIntegerField(default=80)
 
-    # Training gate (SPEC section 2): default every answer right, two attempts.
+    # Training gate (docs/workers.md, "Grading rules"): default every answer right, two attempts.
     quiz_max_wrong = models.PositiveIntegerField(default=0)
     quiz_max_attempts = models.PositiveIntegerField(default=2, validators=[MinValueValidator(1)])
 
-    # Matching and chat (SPEC section 4).
+    # Matching and chat (docs/protocol.md, "Chat settings").
     max_wait_seconds = models.PositiveIntegerField(default=600)
     min_turns_to_end = models.PositiveIntegerField(default=10)
     min_seconds_to_end = models.PositiveIntegerField(default=900)
@@ -54,9 +54,9 @@ class CollectionRun(models.Model):
     feedback_every = models.PositiveIntegerField(default=2, validators=[MinValueValidator(1)])
     max_message_chars = models.PositiveIntegerField(default=2000)
 
-    # Pay (SPEC section 6).
+    # Pay (docs/quality.md, "Status codes and pay").
     base_pay = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("1.00"))
-    # A multiplier of base pay (SPEC section 6):
+    # A multiplier of base pay (docs/quality.md):
     # 02 seeker base×bonus; 02 supporter and 03 base×10·bonus.
     bonus = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("1.00"))
     currency = models.CharField(max_length=3, default="GBP", help_text="ISO code shown with pay.")
@@ -91,7 +91,7 @@ class CollectionRun(models.Model):
 
 
 class StatusCode(models.TextChoices):
-    """How a worker's task ended (SPEC section 6)."""
+    """How a worker's task ended (docs/quality.md, "Status codes and pay")."""
 
     FAILED_TRAINING = "00", "Did not pass the training"
     LEFT_EARLY = "01", "Left early"

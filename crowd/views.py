@@ -58,7 +58,7 @@ def next_step(request: HttpRequest, worker: Worker) -> HttpResponse:
     return redirect(stage_url(worker))
 
 
-# What each status code means to the worker who reads it (SPEC section 6).
+# What each status code means to the worker who reads it (docs/quality.md).
 _STATUS_TEXT: dict[str, tuple[str, str]] = {
     StatusCode.FAILED_TRAINING: (
         "Thank you for taking the training",

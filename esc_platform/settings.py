@@ -140,7 +140,8 @@ if REDIS_URL:
         else "channels_redis.core.RedisChannelLayer"
     )
     # redis-py 8 defaults to a 5 s read timeout and a 100-connection pool, which drop idle
-    # websockets and starve loads; both are raised here (see STACK.md).
+    # websockets and starve loads; both are raised here (docs/development.md, "Pinned stack
+    # and known pitfalls").
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": layer_backend,
@@ -172,7 +173,8 @@ CELERY_BEAT_SCHEDULE["chat-end-abandoned"] = {
     "schedule": 60.0,
 }
 QUALITY_CONTROL_INTERVAL_SECONDS = env_int("QUALITY_CONTROL_INTERVAL_SECONDS", 600, minimum=10)
-# Judge newly ended conversations, then write a release of the approved set (SPEC 7.5).
+# Judge newly ended conversations, then write a release of the approved set
+# (docs/quality.md, "The quality-control job").
 CELERY_BEAT_SCHEDULE["quality-control"] = {
     "task": "quality.run_quality_control",
     "schedule": float(QUALITY_CONTROL_INTERVAL_SECONDS),

@@ -38,7 +38,7 @@ def _open_question(label: str) -> forms.CharField:
 
 
 class PreChatForm(forms.Form):
-    """The seeker's description of their problem (docs/protocol.md); options come from the run."""
+    """The seeker's description of their problem (docs/workers.md); options come from the run."""
 
     problem_type = forms.ChoiceField(
         label="What is the problem you would like to talk about?",
@@ -103,7 +103,7 @@ class PreChatForm(forms.Form):
 
 
 class SeekerPostChatForm(forms.Form):
-    """The seeker's answers after the chat (docs/protocol.md)."""
+    """The seeker's answers after the chat (docs/workers.md)."""
 
     ended_naturally = forms.TypedChoiceField(
         label="Did the conversation come to a natural end?",
@@ -132,7 +132,7 @@ class SeekerPostChatForm(forms.Form):
 
 
 class SupporterPostChatForm(forms.Form):
-    """The supporter's answers after the chat (docs/protocol.md)."""
+    """The supporter's answers after the chat (docs/workers.md)."""
 
     seeker_detail = _scale("How much detail did the seeker give about their problem?")
     question1 = _open_question("What did you like or dislike about the conversation?")

@@ -1,4 +1,4 @@
-"""Pre- and post-chat surveys (SPEC sections 3 and 5)."""
+"""Pre- and post-chat surveys (docs/workers.md)."""
 
 from __future__ import annotations
 
