@@ -1,4 +1,6 @@
-"""How a chat ends, and what each ending means for both workers (docs/quality.md, "Endings").
+"""How a chat ends, and what each ending means for both workers.
+
+The whole chain is a table in docs/quality.md ("Endings: outcome, status code, quality").
 
 ENDINGS is the one table from a conversation's end reason to each worker's task outcome; the
 status code and pay of an outcome come from crowd.services, and the quality filter keeps only

@@ -1,4 +1,4 @@
-"""Websocket routes of the chat (see README.md ("Matching and the live chat") for the protocol)."""
+"""Websocket routes of the chat (the protocol is described in docs/protocol.md)."""
 
 from __future__ import annotations
 

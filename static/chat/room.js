@@ -1,4 +1,4 @@
-// The chat room: a websocket client of the protocol in README.md ("Matching and the live chat").
+// The chat room: a websocket client of the chat protocol (docs/protocol.md).
 // Every message is rendered with textContent (never innerHTML), unacknowledged messages are
 // kept (also across reloads, in sessionStorage) and re-sent after a reconnect, and reconnects
 // ask only for what came after the last seq this page has seen.
