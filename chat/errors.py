@@ -1,6 +1,9 @@
-"""The one exception of the chat services: a refused request, answered with an error frame."""
+"""What can go wrong in the chat: a refused request, or a service behind it that failed."""
 
 from __future__ import annotations
+
+from django.db import Error as DatabaseFailure
+from redis.exceptions import RedisError
 
 
 class ChatError(Exception):
@@ -10,3 +13,14 @@ class ChatError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+# Failures of the services behind a healthy socket (database, Redis, the network to them):
+# the sender gets a retryable error frame and the socket stays open.
+RETRYABLE = "unavailable"
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    DatabaseFailure,
+    RedisError,
+    OSError,
+    TimeoutError,
+)

@@ -8,8 +8,6 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from chat import frames
-
 
 def group_name(conversation_id: int) -> str:
     return f"chat.conversation.{conversation_id}"
@@ -37,7 +35,9 @@ def send_after_commit(
         if layer is not None:
             async_to_sync(layer.group_send)(group_name(conversation_id), _group_message(event))
 
-    transaction.on_commit(send)
+    # robust: the write is committed whatever the relay does; a failed relay is logged, and
+    # pages catch up by seq (chat.delivery).
+    transaction.on_commit(send, robust=True)
 
 
 async def relay(conversation_id: int, events: list[dict[str, Any]]) -> None:
@@ -47,8 +47,3 @@ async def relay(conversation_id: int, events: list[dict[str, Any]]) -> None:
         return
     for event in events:
         await layer.group_send(group_name(conversation_id), _group_message(event))
-
-
-async def send_typing(conversation_id: int, role: str) -> None:
-    """Tell the partner someone is typing. Nothing is stored, so nothing to wait for."""
-    await relay(conversation_id, [frames.typing_event(role)])

@@ -171,5 +171,15 @@ def ended_event(conversation: Conversation) -> dict[str, Any]:
     }
 
 
+def presence_frame(role: str, online: bool) -> dict[str, Any]:
+    """The partner's connection came back (`online`) or dropped."""
+    return {"type": "presence", "role": role, "online": online}
+
+
+def presence_event(role: str, online: bool, announce: bool) -> dict[str, Any]:
+    """A participant's socket opened or closed; `announce` asks the others to say they are here."""
+    return {"kind": "presence", "role": role, "online": online, "announce": announce}
+
+
 def typing_event(speaker: str) -> dict[str, Any]:
     return {"kind": "typing", "speaker": speaker}

@@ -52,21 +52,32 @@ def check_message(client_id: Any, text: Any, strategy: Any, role: str, max_chars
         raise ChatError("unknown_strategy", "That is not one of the eight strategies.")
 
 
-def resend_ack(conversation_id: int, client_id: Any, role: str) -> MessageResult | None:
-    """The ack of a resend whose id is already stored; bad_id if the partner used that id."""
+def resend_ack(
+    conversation: Conversation,
+    client_id: Any,
+    role: str,
+    outbox: list[dict[str, Any]] | None = None,
+) -> MessageResult | None:
+    """The ack of a resend whose id is already stored; bad_id if the partner used that id.
+
+    The stored message is relayed again: the author resends only what was not acknowledged,
+    and the first relay may have been lost with the process or Redis. Consumers drop what a
+    socket was already sent, so nobody sees it twice.
+    """
     if not isinstance(client_id, str) or not client_id:
         return None
-    existing = (
-        Utterance.objects.filter(conversation_id=conversation_id, client_message_id=client_id)
-        .values_list("position", "speaker")
-        .first()
-    )
-    if existing is None:
+    stored = Utterance.objects.filter(
+        conversation_id=conversation.pk, client_message_id=client_id
+    ).first()
+    if stored is None:
         return None
-    position, speaker = existing
-    if speaker != role:
+    if stored.speaker != role:
         raise ChatError("bad_id", "That message id is already used.")
-    return MessageResult(ack=frames.ack_frame(client_id, position), warning=None, duplicate=True)
+    event = frames.message_event(frames.utterance_frame(stored), conversation, timezone.now(), None)
+    events.send_after_commit(conversation.pk, event, outbox)
+    return MessageResult(
+        ack=frames.ack_frame(client_id, stored.position), warning=None, duplicate=True
+    )
 
 
 def _count_message(conversation: Conversation, role: str, now: datetime) -> int | None:
@@ -139,7 +150,7 @@ def do_post_message(
     utterance_id = sql.insert_utterance(values)
     if utterance_id is None:
         # The id is already stored (a resend): nothing was written.
-        stored = resend_ack(conversation.pk, client_id, role)
+        stored = resend_ack(conversation, client_id, role, outbox)
         if stored is None:  # pragma: no cover - a position clash: the lock rules it out
             raise ChatError("bad_id", "That message id is already used.")
         return stored
@@ -166,7 +177,7 @@ def post_message(
 ) -> MessageResult:
     """Store a message (seq = position, allocated under a row lock), then relay it after commit.
 
-    A resend of an id already stored is acknowledged with its original seq and not relayed.
+    A resend of an id already stored is acknowledged with its original seq and relayed again.
     With `defer_relay`, the committed relay event is returned in `result.relay` for the caller
     to send (the websocket consumer does it on its event loop) instead of being sent here.
     """
@@ -178,20 +189,22 @@ def post_message(
         except ChatError:
             # A resend of a stored id is acked (or refused as the partner's) before its
             # content is judged, as it always was.
-            if (stored := resend_ack(conversation.pk, client_id, role)) is not None:
-                return stored
-            raise
-        result = do_post_message(
-            conversation,
-            role,
-            client_id=client_id,
-            text=text,
-            strategy=strategy,
-            outbox=outbox if defer_relay else None,
-        )
-    if result.duplicate:
-        return result
-    return MessageResult(ack=result.ack, warning=result.warning, duplicate=False, relay=outbox)
+            stored = resend_ack(conversation, client_id, role, outbox if defer_relay else None)
+            if stored is None:
+                raise
+            result = stored
+        else:
+            result = do_post_message(
+                conversation,
+                role,
+                client_id=client_id,
+                text=text,
+                strategy=strategy,
+                outbox=outbox if defer_relay else None,
+            )
+    return MessageResult(
+        ack=result.ack, warning=result.warning, duplicate=result.duplicate, relay=outbox
+    )
 
 
 def _check_feedback(prompt: Any, score: Any) -> None:

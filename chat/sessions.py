@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from chat import frames, rules, sql
 from chat.errors import ChatError
-from chat.models import Conversation
+from chat.models import Conversation, Utterance
 from crowd import vocabulary
 
 
@@ -73,18 +73,66 @@ def open_session(
         ended = frames.ended_frame(conversation, role)
         return ChatSession(role, conversation.pk, {}, [], None, ended)
     pending = frames.pending_prompt_for(conversation, role)
-    replay = [
-        frames.frame_for(role, frames.utterance_frame(u))
-        for u in conversation.utterances.filter(position__gt=max(0, after)).order_by("position")
-    ]
+    replay = _frames_between(conversation.pk, role, after, None)
+    hello = frames.hello_frame(conversation, role, timezone.now())
+    # A message committed between reading the conversation and reading the replay is in the
+    # replay: the hello's last_seq covers it, so the consumer does not send it a second time.
+    hello["last_seq"] = max([hello["last_seq"], *(f["seq"] for f in replay)])
     return ChatSession(
         role=role,
         conversation_id=conversation.pk,
-        hello=frames.hello_frame(conversation, role, timezone.now()),
+        hello=hello,
         replay=replay,
         feedback_request=frames.feedback_request_frame(pending) if pending else None,
         ended=None,
     )
+
+
+def _frames_between(
+    conversation_id: int, role: str, after: int, up_to: int | None
+) -> list[dict[str, Any]]:
+    utterances = Utterance.objects.filter(
+        conversation_id=conversation_id, position__gt=max(0, after)
+    )
+    if up_to is not None:
+        utterances = utterances.filter(position__lte=up_to)
+    return [
+        frames.frame_for(role, frames.utterance_frame(u)) for u in utterances.order_by("position")
+    ]
+
+
+def missed_messages(
+    conversation_id: int, role: str, *, after: int, up_to: int
+) -> list[dict[str, Any]]:
+    """The message frames a socket has not been sent yet (seq after..up_to), in order.
+
+    A consumer that sees a seq jump (an event lost between another process's commit and its
+    relay) fills the gap from the database instead of trusting the channel layer.
+    """
+    return _frames_between(conversation_id, role, after, up_to)
+
+
+@dataclass(frozen=True)
+class SyncState:
+    last_seq: int
+    ended: dict[str, Any] | None  # the role's ended frame, once the conversation has ended
+
+
+def sync_state(conversation_id: int, role: str) -> SyncState | None:
+    """Where the conversation stands now, for a heartbeat to catch up on anything missed.
+
+    One primary-key read while the chat is live; the ended frame only once it has ended.
+    """
+    row = Conversation.objects.filter(pk=conversation_id).values_list("last_seq", "state").first()
+    if row is None:
+        return None
+    last_seq, state = row
+    if state == Conversation.State.ACTIVE:
+        return SyncState(last_seq=last_seq, ended=None)
+    conversation = Conversation.objects.select_related("seeker", "supporter").get(
+        pk=conversation_id
+    )
+    return SyncState(last_seq=last_seq, ended=frames.ended_frame(conversation, role))
 
 
 def lock_active(conversation_id: int, worker_id: int) -> tuple[Conversation, str]:

@@ -172,6 +172,12 @@ CELERY_BEAT_SCHEDULE["chat-end-abandoned"] = {
     "task": "chat.tasks.end_abandoned_conversations",
     "schedule": 60.0,
 }
+# The chat page pings every CHAT_HEARTBEAT_SECONDS; the server drops a socket it has not heard
+# from for CHAT_HEARTBEAT_TIMEOUT_SECONDS (the partner is told), and a ping at most every
+# CHAT_SYNC_SECONDS also reads the conversation to catch up on anything a relay lost.
+CHAT_HEARTBEAT_SECONDS = env_int("CHAT_HEARTBEAT_SECONDS", 5, minimum=1)
+CHAT_HEARTBEAT_TIMEOUT_SECONDS = env_int("CHAT_HEARTBEAT_TIMEOUT_SECONDS", 12, minimum=2)
+CHAT_SYNC_SECONDS = env_int("CHAT_SYNC_SECONDS", 15, minimum=1)
 QUALITY_CONTROL_INTERVAL_SECONDS = env_int("QUALITY_CONTROL_INTERVAL_SECONDS", 600, minimum=10)
 # Judge newly ended conversations, then write a release of the approved set
 # (docs/quality.md, "The quality-control job").
