@@ -32,6 +32,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.scratch import use_database  # noqa: E402
+
 BATCH = 1000  # conversations per bulk insert
 
 WORDS = (
@@ -117,26 +121,11 @@ def _sentence(rng: random.Random, mean: float, spread: float) -> str:
     return text[0].upper() + text[1:] + rng.choice((".", "?", ".\n", "!"))
 
 
-def _configure(database_url: str | None, workdir: Path) -> dict[str, str]:
-    """Point this process (and the child's environment) at the bench database."""
-    env = dict(os.environ)
-    env.pop("DATABASE_URL", None)
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    else:
-        env["SQLITE_PATH"] = str(workdir / "bench.sqlite3")
-    env["DJANGO_SETTINGS_MODULE"] = "esc_platform.settings"
-    os.environ.clear()
-    os.environ.update(env)
-    return env
-
-
 def build(n: int, run_name: str, seed: int) -> float:
     """Insert n conversations into a new run; return the seconds it took."""
     from django.db import reset_queries, transaction
 
     from chat.models import Conversation, Utterance
-    from crowd import vocabulary
     from crowd.models import CollectionRun
     from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
 
@@ -146,77 +135,102 @@ def build(n: int, run_name: str, seed: int) -> float:
     for start in range(0, n, BATCH):
         size = min(BATCH, n - start)
         with transaction.atomic():
-            rows = [
-                Conversation(
-                    run=run,
-                    experience_type=rng.choice(vocabulary.EXPERIENCE_TYPES),
-                    emotion_type=rng.choice(vocabulary.DATASET_EMOTIONS),
-                    problem_type=rng.choice(vocabulary.DATASET_PROBLEMS),
-                    situation=_sentence(rng, 25, 8),
-                    initial_emotion_intensity=rng.randint(1, 5),
-                    state=Conversation.State.ENDED,
-                    end_reason=Conversation.EndReason.FINISHED,
-                    quality_status=Conversation.QualityStatus.APPROVED,
-                )
-                for _ in range(size)
-            ]
+            rows = [_conversation(run, rng) for _ in range(size)]
             Conversation.objects.bulk_create(rows)
-            utterances: list[Utterance] = []
-            seeker_surveys: list[SeekerPostChatSurvey] = []
-            supporter_surveys: list[SupporterPostChatSurvey] = []
+            utterances: list[Any] = []
+            seeker_surveys: list[Any] = []
+            supporter_surveys: list[Any] = []
             for conversation in rows:
-                supporter_since_feedback = 0
-                for position in range(1, rng.randint(20, 38) + 1):
-                    if rng.random() < 0.52:
-                        utterances.append(
-                            Utterance(
-                                conversation=conversation,
-                                position=position,
-                                speaker=vocabulary.SUPPORTER,
-                                text=_sentence(rng, 20, 9),
-                                strategy=rng.choice(vocabulary.STRATEGY_NAMES),
-                            )
-                        )
-                        supporter_since_feedback += 1
-                    else:
-                        feedback = None
-                        if supporter_since_feedback >= 2:
-                            feedback, supporter_since_feedback = rng.randint(1, 5), 0
-                        utterances.append(
-                            Utterance(
-                                conversation=conversation,
-                                position=position,
-                                speaker=vocabulary.SEEKER,
-                                text=_sentence(rng, 15, 7),
-                                feedback=feedback,
-                            )
-                        )
-                if rng.random() < 0.88:
-                    seeker_surveys.append(
-                        SeekerPostChatSurvey(
-                            conversation=conversation,
-                            final_emotion_intensity=rng.randint(1, 5),
-                            empathy=rng.randint(1, 5),
-                            relevance=rng.randint(1, 5),
-                            question1=_sentence(rng, 8, 4),
-                            question2=_sentence(rng, 6, 4),
-                            email="someone@example.org",  # must never reach the export
-                        )
-                    )
-                if rng.random() < 0.85:
-                    supporter_surveys.append(
-                        SupporterPostChatSurvey(
-                            conversation=conversation,
-                            seeker_detail=rng.randint(0, 5),
-                            question1=_sentence(rng, 6, 3),
-                        )
-                    )
+                utterances.extend(_utterances(conversation, rng))
+                seeker, supporter = _surveys(conversation, rng)
+                seeker_surveys.extend(seeker)
+                supporter_surveys.extend(supporter)
             Utterance.objects.bulk_create(utterances, batch_size=5000)
             SeekerPostChatSurvey.objects.bulk_create(seeker_surveys, batch_size=1000)
             SupporterPostChatSurvey.objects.bulk_create(supporter_surveys, batch_size=1000)
         # With DEBUG on, Django keeps every statement's SQL: megabytes per batch here.
         reset_queries()
     return time.perf_counter() - started
+
+
+def _conversation(run: Any, rng: random.Random) -> Any:
+    from chat.models import Conversation
+    from crowd import vocabulary
+
+    return Conversation(
+        run=run,
+        experience_type=rng.choice(vocabulary.EXPERIENCE_TYPES),
+        emotion_type=rng.choice(vocabulary.DATASET_EMOTIONS),
+        problem_type=rng.choice(vocabulary.DATASET_PROBLEMS),
+        situation=_sentence(rng, 25, 8),
+        initial_emotion_intensity=rng.randint(1, 5),
+        state=Conversation.State.ENDED,
+        end_reason=Conversation.EndReason.FINISHED,
+        quality_status=Conversation.QualityStatus.APPROVED,
+    )
+
+
+def _utterances(conversation: Any, rng: random.Random) -> list[Any]:
+    """20 to 38 turns, about half the supporter's; feedback after every second supporter turn."""
+    from chat.models import Utterance
+    from crowd import vocabulary
+
+    rows = []
+    supporter_since_feedback = 0
+    for position in range(1, rng.randint(20, 38) + 1):
+        if rng.random() < 0.52:
+            rows.append(
+                Utterance(
+                    conversation=conversation,
+                    position=position,
+                    speaker=vocabulary.SUPPORTER,
+                    text=_sentence(rng, 20, 9),
+                    strategy=rng.choice(vocabulary.STRATEGY_NAMES),
+                )
+            )
+            supporter_since_feedback += 1
+        else:
+            feedback = None
+            if supporter_since_feedback >= 2:
+                feedback, supporter_since_feedback = rng.randint(1, 5), 0
+            rows.append(
+                Utterance(
+                    conversation=conversation,
+                    position=position,
+                    speaker=vocabulary.SEEKER,
+                    text=_sentence(rng, 15, 7),
+                    feedback=feedback,
+                )
+            )
+    return rows
+
+
+def _surveys(conversation: Any, rng: random.Random) -> tuple[list[Any], list[Any]]:
+    """The seeker's post-chat survey (88 % of conversations) and the supporter's (85 %)."""
+    from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
+
+    seeker, supporter = [], []
+    if rng.random() < 0.88:
+        seeker.append(
+            SeekerPostChatSurvey(
+                conversation=conversation,
+                final_emotion_intensity=rng.randint(1, 5),
+                empathy=rng.randint(1, 5),
+                relevance=rng.randint(1, 5),
+                question1=_sentence(rng, 8, 4),
+                question2=_sentence(rng, 6, 4),
+                email="someone@example.org",  # must never reach the export
+            )
+        )
+    if rng.random() < 0.85:
+        supporter.append(
+            SupporterPostChatSurvey(
+                conversation=conversation,
+                seeker_detail=rng.randint(0, 5),
+                question1=_sentence(rng, 6, 3),
+            )
+        )
+    return seeker, supporter
 
 
 def _peak_rss_kib(pid: int) -> int | None:
@@ -287,8 +301,8 @@ def cleanup(run_name: str) -> None:
         queryset._raw_delete(queryset.db)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1300, help="conversations (default 1300)")
     parser.add_argument("--format", dest="fmt", choices=("raw", "jsonl"), default="raw")
     parser.add_argument("--seed", type=int, default=1)
@@ -298,48 +312,58 @@ def main() -> None:
         help="database to use (default: a temporary SQLite file, deleted afterwards)",
     )
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("--n must be at least 1")
+    return args
 
-    workdir = Path(tempfile.mkdtemp(prefix="esc-export-bench-"))
-    env = _configure(args.database_url, workdir)
-    sys.path.insert(0, str(REPO))
-    import django
+
+def measure(
+    args: argparse.Namespace, env: dict[str, str], run_name: str, workdir: Path
+) -> dict[str, Any]:
+    """Build the data, export it in a child process; print and return the figures."""
     from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    build_seconds = build(args.n, run_name, args.seed)
+    # A freshly bulk-loaded table has no planner statistics yet (autovacuum has not run),
+    # and PostgreSQL then picks bad plans for the chunk queries; a live database has them.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"built {args.n} conversations in {build_seconds:.1f} s", flush=True)
+    output = workdir / f"export.{args.fmt}"
+    seconds, peak_mb = export(env, run_name, output, args.fmt)
+    size_mb = output.stat().st_size / 1e6
+    rate = args.n / seconds
+    print(
+        f"exported {args.n} conversations ({size_mb:.1f} MB, {args.fmt}) in {seconds:.2f} s: "
+        f"{rate:.0f} conversations/s, peak RSS {peak_mb:.1f} MB",
+        flush=True,
+    )
+    return {
+        "n": args.n,
+        "seconds": round(seconds, 3),
+        "conversations_per_s": round(rate, 1),
+        "peak_rss_mb": round(peak_mb, 1),
+        "format": args.fmt,
+        "file_mb": round(size_mb, 1),
+        "build_seconds": round(build_seconds, 1),
+        "database": "external" if args.database_url else "sqlite-temp",
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="esc-export-bench-"))
+    env = use_database(args.database_url, workdir)
+    import django
 
     django.setup()
     run_name = f"bench-{secrets.token_hex(4)}"
     try:
-        call_command("migrate", verbosity=0)
-        build_seconds = build(args.n, run_name, args.seed)
-        # A freshly bulk-loaded table has no planner statistics yet (autovacuum has not run),
-        # and PostgreSQL then picks bad plans for the chunk queries; a live database has them.
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-        print(f"built {args.n} conversations in {build_seconds:.1f} s", flush=True)
-        output = workdir / f"export.{args.fmt}"
-        seconds, peak_mb = export(env, run_name, output, args.fmt)
-        size_mb = output.stat().st_size / 1e6
-        rate = args.n / seconds
-        print(
-            f"exported {args.n} conversations ({size_mb:.1f} MB, {args.fmt}) in {seconds:.2f} s: "
-            f"{rate:.0f} conversations/s, peak RSS {peak_mb:.1f} MB",
-            flush=True,
-        )
+        result = measure(args, env, run_name, workdir)
         if args.json:
-            result: dict[str, Any] = {
-                "n": args.n,
-                "seconds": round(seconds, 3),
-                "conversations_per_s": round(rate, 1),
-                "peak_rss_mb": round(peak_mb, 1),
-                "format": args.fmt,
-                "file_mb": round(size_mb, 1),
-                "build_seconds": round(build_seconds, 1),
-                "database": "external" if args.database_url else "sqlite-temp",
-            }
             print(json.dumps(result))
     finally:
         if args.database_url:

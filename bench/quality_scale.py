@@ -1,105 +1,184 @@
 """Time quality control on many synthetic conversations (set-based judging at scale).
 
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/esc_quality_bench \\
-        .venv/bin/python bench/quality_scale.py --conversations 100000
+    .venv/bin/python bench/quality_scale.py --conversations 100000 \\
+        --postgres postgresql://postgres@127.0.0.1:5432/esc_quality_bench
 
-Uses the database named by the settings (DATABASE_URL / SQLITE_PATH): run it against a
-scratch database. It migrates, adds the conversations in bulk, judges them once, and prints
-the time and the number of SQL queries the judging issued.
+It migrates a database, adds the conversations in bulk, judges them once, and prints the time
+and the number of SQL queries the judging issued.
+
+The database is a throwaway one, so the development database (db.sqlite3, SQLITE_PATH, an
+ambient DATABASE_URL) is never touched:
+
+- by default a temporary SQLite file, deleted afterwards;
+- with --postgres SERVER_URL a fresh PostgreSQL database on that server, named after the URL's
+  database with a random suffix, created for the run and dropped after it;
+- with --database-url URL (or BENCH_DATABASE_URL) exactly that database, meant for a scratch
+  one: the bench's run (bench-quality-<random>) stays in it.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
+import shutil
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "esc_platform.settings")
 
-import django
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-
-from chat.models import Conversation, Utterance  # noqa: E402
-from crowd import vocabulary  # noqa: E402
-from crowd.models import CollectionRun  # noqa: E402
-from quality.judging import judge_pending  # noqa: E402
-from surveys.models import SeekerPostChatSurvey  # noqa: E402
+from bench.scratch import create_database, drop_database, fresh_database_url, use_database
 
 
-def populate(n: int, utterances: int, batch: int = 2000) -> None:
-    run, _ = CollectionRun.objects.get_or_create(name="bench-quality")
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=20000)
+    parser.add_argument("--utterances", type=int, default=20)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--postgres",
+        metavar="SERVER_URL",
+        help="create a fresh PostgreSQL database on this server and drop it afterwards",
+    )
+    where.add_argument(
+        "--database-url",
+        default=None,
+        help="use exactly this database (default: a temporary SQLite file, deleted afterwards)",
+    )
+    args = parser.parse_args(argv)
+    if args.conversations < 1 or args.utterances < 1:
+        parser.error("--conversations and --utterances must be at least 1")
+    if args.database_url is None and args.postgres is None:
+        args.database_url = os.environ.get("BENCH_DATABASE_URL") or None
+    return args
+
+
+@contextmanager
+def bench_database(args: argparse.Namespace) -> Iterator[str]:
+    """Set up Django on the bench's database for the duration; yield a description of it."""
+    workdir = Path(tempfile.mkdtemp(prefix="esc-quality-bench-"))
+    created: tuple[str, str] | None = None
+    try:
+        if args.postgres:
+            created = fresh_database_url(args.postgres)
+            create_database(*created)
+            use_database(created[0], workdir)
+            described = f"fresh PostgreSQL database {created[1]} (dropped afterwards)"
+        elif args.database_url:
+            use_database(args.database_url, workdir)
+            described = f"{args.database_url} (as given)"
+        else:
+            env = use_database(None, workdir)
+            described = f"temporary SQLite file {env['SQLITE_PATH']} (deleted afterwards)"
+        import django
+
+        django.setup()
+        yield described
+    finally:
+        if "django" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if created:
+            drop_database(*created)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def populate(run: Any, n: int, utterances: int, batch: int = 2000) -> None:
+    """n ended conversations of the run, `utterances` each, with a seeker survey."""
+    from django.db import transaction
+
     made = 0
     while made < n:
         size = min(batch, n - made)
         with transaction.atomic():
-            convs = Conversation.objects.bulk_create(
-                [
-                    Conversation(
-                        run=run,
-                        experience_type="Current Experience",
-                        emotion_type="anxiety",
-                        problem_type="job crisis",
-                        situation="bench",
-                        initial_emotion_intensity=4,
-                        state=Conversation.State.ENDED,
-                        end_reason=Conversation.EndReason.FINISHED,
-                    )
-                    for _ in range(size)
-                ]
-            )
-            rows = []
-            for i, c in enumerate(convs):
-                for p in range(utterances):
-                    seeker = p % 2 == 0
-                    rows.append(
-                        Utterance(
-                            conversation=c,
-                            position=p,
-                            speaker=vocabulary.SEEKER if seeker else vocabulary.SUPPORTER,
-                            text=" ".join(["word"] * (5 + (i + p) % 5)),
-                            strategy=None if seeker else "Question",
-                        )
-                    )
-            Utterance.objects.bulk_create(rows, batch_size=5000)
-            SeekerPostChatSurvey.objects.bulk_create(
-                [
-                    SeekerPostChatSurvey(
-                        conversation=c, final_emotion_intensity=2 + i % 3, empathy=4, relevance=4
-                    )
-                    for i, c in enumerate(convs)
-                ]
-            )
+            add_conversations(run, size, utterances)
         made += size
         print(f"\rpopulated {made}/{n}", end="", flush=True)
     print()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--conversations", type=int, default=20000)
-    parser.add_argument("--utterances", type=int, default=20)
-    args = parser.parse_args()
+def add_conversations(run: Any, size: int, utterances: int) -> None:
+    from chat.models import Conversation, Utterance
+    from surveys.models import SeekerPostChatSurvey
+
+    convs = Conversation.objects.bulk_create(
+        [
+            Conversation(
+                run=run,
+                experience_type="Current Experience",
+                emotion_type="anxiety",
+                problem_type="job crisis",
+                situation="bench",
+                initial_emotion_intensity=4,
+                state=Conversation.State.ENDED,
+                end_reason=Conversation.EndReason.FINISHED,
+            )
+            for _ in range(size)
+        ]
+    )
+    Utterance.objects.bulk_create(
+        [utterance(c, i, p) for i, c in enumerate(convs) for p in range(utterances)],
+        batch_size=5000,
+    )
+    SeekerPostChatSurvey.objects.bulk_create(
+        [
+            SeekerPostChatSurvey(
+                conversation=c, final_emotion_intensity=2 + i % 3, empathy=4, relevance=4
+            )
+            for i, c in enumerate(convs)
+        ]
+    )
+
+
+def utterance(conversation: Any, i: int, position: int) -> Any:
+    from chat.models import Utterance
+    from crowd import vocabulary
+
+    seeker = position % 2 == 0
+    return Utterance(
+        conversation=conversation,
+        position=position,
+        speaker=vocabulary.SEEKER if seeker else vocabulary.SUPPORTER,
+        text=" ".join(["word"] * (5 + (i + position) % 5)),
+        strategy=None if seeker else "Question",
+    )
+
+
+def measure(args: argparse.Namespace) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from crowd.models import CollectionRun
+    from quality.judging import judge_pending
+
     call_command("migrate", verbosity=0)
+    run = CollectionRun.objects.create(name=f"bench-quality-{secrets.token_hex(4)}")
     t0 = time.perf_counter()
-    populate(args.conversations, args.utterances)
+    populate(run, args.conversations, args.utterances)
     print(f"populate: {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
-        counts = judge_pending()
+        counts = judge_pending(run=run)
     elapsed = time.perf_counter() - t0
     print(
         f"judged {counts.judged} conversations ({args.utterances} utterances each) in "
         f"{elapsed:.1f} s = {counts.judged / elapsed:.0f}/s with {len(queries)} queries; "
         f"{counts.as_dict()}"
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    with bench_database(args) as described:
+        print(f"database: {described}", flush=True)
+        measure(args)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 #   2. the same tests on the embedded default (SQLite, in-memory channel layer, eager Celery);
 #   3. the browser tests (real Chromium) in their own invocation, on PostgreSQL when reachable.
 # Under CI=true a missing PostgreSQL, Redis, Chromium or ESConv data is a failure, never a skip.
+# Each step's duration is printed after it, and all of them with the total at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -14,13 +15,29 @@ PG_PORT=${PGPORT:-5432}
 PG_DB=${TEST_PG_DATABASE:-esc_platform}
 REDIS=${TEST_REDIS_URL:-redis://127.0.0.1:6379/9}
 failures=()
+timings=()
+
+# Microseconds since the epoch (bash 5's EPOCHREALTIME; whole seconds on older shells).
+now_us() {
+  if [ -n "${EPOCHREALTIME:-}" ]; then echo "${EPOCHREALTIME/[.,]/}"; else echo $((SECONDS * 1000000)); fi
+}
+seconds_since() {  # seconds_since START_US: elapsed seconds with one decimal
+  local us=$(( $(now_us) - $1 ))
+  printf '%d.%d' $((us / 1000000)) $(((us % 1000000) / 100000))
+}
+STARTED_US=$(now_us)
 
 step() { echo; echo "=== $* ==="; }
 run() {  # run NAME CMD...: record a failure instead of stopping, so one run reports everything
   local name=$1; shift
+  local started rc took status=""
+  started=$(now_us)
   "$@"
-  local rc=$?
-  if [ $rc -ne 0 ]; then failures+=("$name (exit $rc)"); fi
+  rc=$?
+  took=$(seconds_since "$started")
+  if [ $rc -ne 0 ]; then failures+=("$name (exit $rc)"); status=" (failed)"; fi
+  echo "--- $name took $took s$status"
+  timings+=("$(printf '%8s s  %s%s' "$took" "$name" "$status")")
   return 0
 }
 
@@ -73,6 +90,10 @@ else
 fi
 run "pytest (browser)" env "${BROWSER_ENV[@]}" \
   $BIN/pytest -m browser -p no:cacheprovider -q --create-db
+
+step "time taken"
+for line in "${timings[@]}"; do echo "$line"; done
+printf '%8s s  %s\n' "$(seconds_since "$STARTED_US")" "total"
 
 echo
 if [ ${#failures[@]} -ne 0 ]; then

@@ -22,9 +22,10 @@ invocation (`pytest -m browser`), so the relaxed check never applies to other te
 The server subprocess never inherits the variable. Test bodies may therefore use the ORM (and our
 services) directly, between page actions.
 
-The server is `uvicorn esc_platform.asgi:application` on a free 127.0.0.1 port, using the SAME
-test database as the test (so tests need `django_db(transaction=True)`: data must be committed to
-be seen by the other process). It uses the in-memory channel layer (one process) unless REDIS_URL
+The server is `uvicorn esc_platform.asgi:application` on a free 127.0.0.1 port (started, awaited
+and stopped by devtools/server.py, the helper the benchmarks use too), using the SAME test
+database as the test (so tests need `django_db(transaction=True)`: data must be committed to be
+seen by the other process). It uses the in-memory channel layer (one process) unless REDIS_URL
 is set, in which case it is passed through. Teardown stops the server and closes the test's DB
 connections so PostgreSQL can drop the test database.
 
@@ -34,12 +35,6 @@ Chromium missing: the tests skip locally and fail under CI=true (tests/services_
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +43,7 @@ from urllib.parse import urlparse
 import pytest
 from django.db import connection, connections
 
+from devtools.server import free_port, start, uvicorn_command
 from tests.services_probe import require
 
 CHROMIUM_PATH = "/usr/bin/chromium"
@@ -60,14 +56,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 SERVER_START_TIMEOUT = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_environment() -> dict[str, str]:
@@ -94,57 +83,18 @@ def server_environment() -> dict[str, str]:
     return env
 
 
-def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-            raise RuntimeError(f"the ASGI server exited with {process.returncode}:\n{output}")
-        try:
-            with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the ASGI server did not answer /healthz within {SERVER_START_TIMEOUT}s")
-
-
 @pytest.fixture
 def asgi_server(transactional_db: None) -> Iterator[str]:
     """Start uvicorn on a free port against the test database; yield its base URL."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "esc_platform.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=PROJECT_DIR,
-        env=server_environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    port = free_port()
+    server = start(
+        uvicorn_command(port, "--log-level", "warning"), port=port, env=server_environment()
     )
     try:
-        _wait_until_healthy(base_url, process)
-        yield base_url
+        server.wait_until_ready("/healthz", timeout=SERVER_START_TIMEOUT)
+        yield server.base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stdout:
-            process.stdout.close()
+        server.stop()
         connections.close_all()
 
 

@@ -1,0 +1,75 @@
+"""The bench's environment, its migration, Django in this process and the Redis keys it leaves.
+
+Its PostgreSQL database is a fresh one, created and dropped by bench/scratch.py's helpers.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterable
+
+from bench.chatload.options import log
+from bench.chatload.processes import BenchSetupError
+from devtools.server import PROJECT_DIR
+
+
+def server_environment(database_url: str, redis_url: str, channel_layer: str) -> dict[str, str]:
+    """The environment of the server, the migration and this process's Django."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="esc_platform.settings",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        CHANNEL_LAYER=channel_layer,
+        DJANGO_DEBUG="False",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def migrate(env: dict[str, str]) -> None:
+    migration = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if migration.returncode != 0:
+        raise BenchSetupError(f"migrate failed:\n{migration.stdout}\n{migration.stderr}")
+
+
+def configure_django(env: dict[str, str]) -> None:
+    """Configure Django in this process with the server's environment (same database, secret)."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def close_django_connections() -> None:
+    if "django" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def cleanup_redis(redis_url: str, conversation_ids: Iterable[int]) -> None:
+    """Delete the core layer's group keys of our conversations (pub/sub leaves nothing)."""
+    try:
+        import redis
+
+        client = redis.Redis.from_url(redis_url, socket_timeout=5)
+        keys = [f"asgi:group:chat.conversation.{cid}" for cid in conversation_ids]
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        client.close()
+    except Exception as exc:  # cleanup is best effort; the keys expire anyway
+        log(f"warning: could not clean Redis group keys: {exc}")
