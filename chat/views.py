@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -42,6 +43,7 @@ def _run_settings(run: CollectionRun) -> dict[str, int]:
         "min_seconds_to_end": run.min_seconds_to_end,
         "partner_silence_seconds": run.partner_silence_seconds,
         "max_message_chars": run.max_message_chars,
+        "heartbeat_seconds": settings.CHAT_HEARTBEAT_SECONDS,
     }
 
 

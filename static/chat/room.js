@@ -24,6 +24,8 @@ const leaveDialog = $("leave-dialog");
 const feedbackForm = $("feedback");
 const helpEl = $("strategy-help");
 const endHint = $("end-hint");
+const presenceEl = $("presence");
+const countdownEl = $("silence-countdown");
 
 const PENDING_KEY = `esc-chat-pending-${config.conversation}`;
 const seen = new Set();
@@ -40,8 +42,15 @@ let serverCanReport = false;
 let openPrompt = null;
 let typingTimer = null;
 let lastTypingSent = 0;
+// The heartbeat: a ping every few seconds; silence for twice that means the link is gone.
+const HEARTBEAT_MS = (config.heartbeat_seconds || 5) * 1000;
+const RETRY_AFTER_MS = 4000;
+let heardAt = 0;
+let partnerAway = false;
 // Messages sent but not acknowledged yet, oldest first: {id, text, strategy}.
 let pending = loadPending();
+// When each pending message was last handed to the socket (page memory only).
+const sentAt = new Map();
 
 function loadPending() {
   try {
@@ -148,6 +157,14 @@ function renderMessage(frame) {
   scrollToEnd();
 }
 
+function markRetrying(id) {
+  const draft = log.querySelector(`li.draft[data-id="${CSS.escape(id)}"]`);
+  if (!draft || draft.classList.contains("retrying")) return;
+  draft.classList.add("retrying");
+  const time = draft.querySelector(".msg-time");
+  if (time) time.textContent = "not delivered yet — retrying";
+}
+
 function renderDraft(item) {
   if (log.querySelector(`li[data-id="${CSS.escape(item.id)}"]`)) return;
   const li = bubble({ id: item.id, speaker: role, text: item.text, strategy: item.strategy });
@@ -186,6 +203,10 @@ function refreshControls() {
     if (canEnd && endHint) endHint.textContent = "You can end the conversation now, whenever you are ready.";
   }
   if (reportBtn) reportBtn.disabled = !canReport;
+  if (countdownEl) {
+    const left = config.partner_silence_seconds - (Date.now() - silentSince) / 1000;
+    countdownEl.textContent = canReport ? "" : `Available in ${format(left)}.`;
+  }
   if (sendBtn) sendBtn.disabled = !canSend();
 }
 
@@ -255,23 +276,58 @@ function submitMessage() {
   pending.push(item);
   savePending();
   renderDraft(item);
-  send({ type: "message", ...item });
+  sendPending(item);
   textEl.value = "";
   resetStrategy();
   refreshControls();
   textEl.focus();
 }
 
+function sendPending(item) {
+  sentAt.set(item.id, Date.now());
+  send({ type: "message", ...item });
+}
+
 function flushPending() {
   for (const item of pending) {
     renderDraft(item);
-    send({ type: "message", ...item });
+    sendPending(item);
+  }
+}
+
+// A message with no acknowledgement after a few seconds says so and goes again (same id, so
+// the server stores it once), whatever held it up: the network, the server or what is behind it.
+function retryUnacknowledged() {
+  const now = Date.now();
+  for (const item of pending) {
+    if (now - (sentAt.get(item.id) ?? 0) < RETRY_AFTER_MS) continue;
+    markRetrying(item.id);
+    if (socket && socket.readyState === WebSocket.OPEN) sendPending(item);
   }
 }
 
 function forget(id) {
   pending = pending.filter((p) => p.id !== id);
+  sentAt.delete(id);
   savePending();
+}
+
+function showPresence(frame) {
+  if (!presenceEl || frame.role !== partnerRole) return;
+  if (!frame.online) {
+    partnerAway = true;
+    presenceEl.dataset.online = "false";
+    presenceEl.textContent = "Your partner's connection dropped. They may be back in a moment.";
+    presenceEl.hidden = false;
+  } else if (partnerAway) {
+    partnerAway = false;
+    presenceEl.dataset.online = "true";
+    presenceEl.textContent = "Your partner is back.";
+    presenceEl.hidden = false;
+    setTimeout(() => {
+      if (presenceEl.dataset.online === "true") presenceEl.hidden = true;
+    }, 5000);
+  }
 }
 
 // --- Feedback ------------------------------------------------------------------------------
@@ -325,7 +381,17 @@ function handle(frame) {
     case "warning":
       showNotice(frame.message, "warn");
       break;
+    case "presence":
+      showPresence(frame);
+      break;
+    case "pong":
+      break;
     case "error": {
+      if (frame.retryable) {
+        // Stored or not, the same id goes again shortly; the server keeps it once.
+        if (frame.ref) markRetrying(frame.ref);
+        break;
+      }
       if (frame.ref && pending.some((p) => p.id === frame.ref)) {
         // The server refused this message; sending it again would be refused again.
         forget(frame.ref);
@@ -350,18 +416,28 @@ function handle(frame) {
   }
 }
 
+function reconnectLater() {
+  const delay = Math.min(backoff, 15000) * (0.75 + Math.random() * 0.5);
+  backoff *= 2;
+  setTimeout(connect, delay);
+}
+
 function connect() {
   if (fatal || ended) return;
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  const url = `${scheme}://${window.location.host}${config.wsPath}?after=${lastSeq}`;
+  const url = `${scheme}://${window.location.host}${config.wsPath}?after=${lastSeq}&heartbeat=1`;
   setConn("connecting", "connecting…");
-  socket = new WebSocket(url);
-  socket.addEventListener("open", () => {
-    backoff = 500;
+  const ws = new WebSocket(url);
+  socket = ws;
+  heardAt = Date.now();
+  let flushed = false;
+  ws.addEventListener("open", () => {
+    if (ws !== socket) return;
     setConn("open", "live");
   });
-  let flushed = false;
-  socket.addEventListener("message", (event) => {
+  ws.addEventListener("message", (event) => {
+    if (ws !== socket) return;
+    heardAt = Date.now();
     let frame;
     try {
       frame = JSON.parse(event.data);
@@ -372,22 +448,47 @@ function connect() {
     // The hello and replay come first; resend what the server may not have stored yet.
     if (frame.type === "hello" && !flushed) {
       flushed = true;
+      backoff = 500;
       queueMicrotask(flushPending);
     }
   });
-  socket.addEventListener("close", (event) => {
-    setConn("closed", "offline");
+  ws.addEventListener("close", (event) => {
+    if (ws !== socket) return;
+    setConn("closed", "offline — reconnecting");
     if (ended) return;
     if ([4401, 4403, 4404].includes(event.code)) {
       fatal = true;
+      setConn("closed", "offline");
       showNotice("You cannot join this conversation. Please reload the page or use your task link.", "error");
       return;
     }
     if (event.code === 4409) return;
-    const delay = Math.min(backoff, 15000) * (0.75 + Math.random() * 0.5);
-    backoff *= 2;
-    setTimeout(connect, delay);
+    reconnectLater();
   });
+}
+
+// Ping while open; a socket that has said nothing for two heartbeats is dead even if the
+// browser still calls it open (a lost network closes nothing), so drop it and reconnect.
+function heartbeat() {
+  if (fatal || ended || !socket) return;
+  if (socket.readyState === WebSocket.OPEN) {
+    if (Date.now() - heardAt > 2 * HEARTBEAT_MS + 1000) {
+      const dead = socket;
+      socket = null;
+      setConn("closed", "offline — reconnecting");
+      dead.close();
+      reconnectLater();
+      return;
+    }
+    send({ type: "ping" });
+  } else if (socket.readyState === WebSocket.CONNECTING && Date.now() - heardAt > 3 * HEARTBEAT_MS) {
+    // A handshake that never completes (no network) is given up and tried again.
+    const stuck = socket;
+    socket = null;
+    setConn("closed", "offline — reconnecting");
+    stuck.close();
+    reconnectLater();
+  }
 }
 
 // --- Wiring ------------------------------------------------------------------------------
@@ -437,6 +538,10 @@ leaveDialog?.addEventListener("close", () => {
   if (leaveDialog.returnValue === "leave") endWith("leave");
 });
 
-setInterval(refreshControls, 1000);
+setInterval(() => {
+  refreshControls();
+  retryUnacknowledged();
+}, 1000);
+setInterval(heartbeat, HEARTBEAT_MS);
 for (const item of pending) renderDraft(item);
 connect();
