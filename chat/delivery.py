@@ -52,6 +52,14 @@ def in_thread(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     return sync_to_async(run, thread_sensitive=False)
 
 
+async def _bounded(operation: Awaitable[T]) -> T:
+    """A channel-layer call that gives up after REDIS_OPERATION_TIMEOUT (TimeoutError).
+
+    Behind a partition Redis does not fail, it hangs; the socket must not hang with it.
+    """
+    return await asyncio.wait_for(operation, settings.REDIS_OPERATION_TIMEOUT)
+
+
 _missed_messages = in_thread(sessions.missed_messages)
 _sync_state = in_thread(sessions.sync_state)
 
@@ -76,8 +84,8 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
     # --- group membership and relays -----------------------------------------------------
 
     async def _join_group(self) -> None:
-        await self.channel_layer.group_add(
-            events.group_name(self.conversation_id), self.channel_name
+        await _bounded(
+            self.channel_layer.group_add(events.group_name(self.conversation_id), self.channel_name)
         )
         self._joined = True
 
@@ -86,8 +94,10 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
             return
         self._joined = False
         try:
-            await self.channel_layer.group_discard(
-                events.group_name(self.conversation_id), self.channel_name
+            await _bounded(
+                self.channel_layer.group_discard(
+                    events.group_name(self.conversation_id), self.channel_name
+                )
             )
         except INFRASTRUCTURE_ERRORS:
             logger.warning("could not leave a chat group", exc_info=True)
@@ -95,7 +105,7 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
     async def relay_committed(self, committed: list[dict[str, Any]]) -> None:
         """Relay committed events; when Redis fails, retry in the background, never drop."""
         try:
-            await events.relay(self.conversation_id, committed)
+            await _bounded(events.relay(self.conversation_id, committed))
         except INFRASTRUCTURE_ERRORS:
             logger.warning("relay failed; retrying in the background", exc_info=True)
             task = asyncio.ensure_future(_relay_later(self.conversation_id, committed))
@@ -105,7 +115,7 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
     async def relay_quietly(self, event: dict[str, Any]) -> None:
         """Relay an event nobody stores (typing, presence): a failure only costs a notice."""
         try:
-            await events.relay(self.conversation_id, [event])
+            await _bounded(events.relay(self.conversation_id, [event]))
         except INFRASTRUCTURE_ERRORS:
             logger.warning("could not relay a %s event", event.get("kind"), exc_info=True)
 
@@ -224,7 +234,7 @@ async def _relay_later(conversation_id: int, committed: list[dict[str, Any]]) ->
     for delay in RELAY_RETRY_DELAYS:
         await asyncio.sleep(delay)
         try:
-            await events.relay(conversation_id, committed)
+            await _bounded(events.relay(conversation_id, committed))
             return
         except INFRASTRUCTURE_ERRORS:
             continue

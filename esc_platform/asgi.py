@@ -7,6 +7,8 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "esc_platform.settings")
+# A server process: short database and Redis timeouts (esc_platform.settings, PROCESS_KIND).
+os.environ.setdefault("ESC_PROCESS_KIND", "web")
 django_asgi_app = get_asgi_application()
 
 # Imported after Django is set up: the routing imports models.

@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 from esc_platform.env import (
     ImproperEnvironment,
@@ -58,6 +62,19 @@ try:
         raise ImproperEnvironment(
             "DATABASE_POOL=true needs DJANGO_CONN_MAX_AGE=0 (the pool keeps the connections)"
         )
+    # Which kind of process this is: the ASGI module sets "web" before settings load. Web
+    # processes give the database and Redis a few seconds, so a partition behind a healthy
+    # socket becomes an error frame; migrations, commands and batch jobs wait as long as needed.
+    PROCESS_KIND = env_str("ESC_PROCESS_KIND", "batch")
+    if PROCESS_KIND not in {"web", "batch"}:
+        raise ImproperEnvironment(f"ESC_PROCESS_KIND={PROCESS_KIND!r} must be web or batch")
+    WEB = PROCESS_KIND == "web"
+    DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5 if WEB else 30, minimum=1)
+    # 0 = no limit. Also bounds how long unacknowledged data may wait on the socket.
+    DATABASE_STATEMENT_TIMEOUT_MS = env_int(
+        "DATABASE_STATEMENT_TIMEOUT_MS", 5000 if WEB else 0, minimum=0
+    )
+    REDIS_OPERATION_TIMEOUT = env_int("REDIS_OPERATION_TIMEOUT", 3, minimum=1)
     ESCONV_EXPORT_DIR = Path(env_str("ESCONV_EXPORT_DIR", str(BASE_DIR / "var" / "releases")))
 except ImproperEnvironment as exc:
     # Stop start-up with one line naming the variable rather than a traceback.
@@ -110,14 +127,38 @@ TEMPLATES = [
     },
 ]
 
-if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE)}
-    if DATABASE_POOL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+
+def _postgresql_options() -> dict[str, Any]:
+    """Timeouts and keep-alives: a dead link to the database fails in seconds, not minutes."""
+    options: dict[str, Any] = {
+        "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 2,
+    }
+    if DATABASE_STATEMENT_TIMEOUT_MS:
+        options["options"] = f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
+        options["tcp_user_timeout"] = DATABASE_STATEMENT_TIMEOUT_MS
+    if DATABASE_POOL:
+        options["pool"] = {
             "min_size": 1,
             "max_size": DATABASE_POOL_MAX,
-            "timeout": 10,
+            "timeout": DATABASE_CONNECT_TIMEOUT,
         }
+    return options
+
+
+if DATABASE_URL:
+    # Health checks: a pooled (or persistent) connection is checked before it is used, so one
+    # the database dropped (restart, pg_terminate_backend) is replaced instead of failing a call.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=True
+        )
+    }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].setdefault("OPTIONS", {}).update(_postgresql_options())
 else:
     DATABASES = {
         "default": {
@@ -142,11 +183,26 @@ if REDIS_URL:
     # redis-py 8 defaults to a 5 s read timeout and a 100-connection pool, which drop idle
     # websockets and starve loads; both are raised here (docs/development.md, "Pinned stack
     # and known pitfalls").
+    # The listening connection stays healthy through keep-alives and health checks (an idle
+    # subscription must not drop), and a connection Redis closed while it restarted is retried
+    # instead of failing the first publish after it. Each operation of a socket is also bounded
+    # by REDIS_OPERATION_TIMEOUT in chat.delivery.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": layer_backend,
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 10000}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        "socket_connect_timeout": REDIS_OPERATION_TIMEOUT,
+                        "socket_keepalive": True,
+                        "health_check_interval": 10,
+                        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.1), 3),
+                        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+                        "max_connections": 10000,
+                    }
+                ],
             },
         }
     }
@@ -160,17 +216,25 @@ CELERY_BROKER_URL_EFFECTIVE = CELERY_BROKER_URL or "memory://"
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# A task is acknowledged when it has finished, and one whose pool process died (SIGKILL, the
+# OOM killer) goes back to the queue instead of being acknowledged as failed: every task is
+# safe to run twice (docs/operations.md, "Periodic jobs").
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The periodic jobs. Celery beat runs this schedule when a broker is configured; without one,
+# the web server runs the very same entries itself when EMBEDDED_SCHEDULER is on (`make run`
+# sets it; esc_platform/scheduler.py). Each entry's schedule is in seconds.
+EMBEDDED_SCHEDULER = env_bool("EMBEDDED_SCHEDULER", False)
 CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
 # Nobody waits forever: match and release stale waiting-room workers even when no page polls.
 CELERY_BEAT_SCHEDULE["chat-release-stale-waiting"] = {
     "task": "chat.tasks.release_stale_waiting_workers",
-    "schedule": 30.0,
+    "schedule": float(env_int("CHAT_RELEASE_STALE_WAITING_SECONDS", 30, minimum=1)),
 }
 CELERY_BEAT_SCHEDULE["chat-end-abandoned"] = {
     "task": "chat.tasks.end_abandoned_conversations",
-    "schedule": 60.0,
+    "schedule": float(env_int("CHAT_END_ABANDONED_SECONDS", 60, minimum=1)),
 }
 # The chat page pings every CHAT_HEARTBEAT_SECONDS; the server drops a socket it has not heard
 # from for CHAT_HEARTBEAT_TIMEOUT_SECONDS (the partner is told), and a ping at most every
@@ -179,6 +243,9 @@ CHAT_HEARTBEAT_SECONDS = env_int("CHAT_HEARTBEAT_SECONDS", 5, minimum=1)
 CHAT_HEARTBEAT_TIMEOUT_SECONDS = env_int("CHAT_HEARTBEAT_TIMEOUT_SECONDS", 12, minimum=2)
 CHAT_SYNC_SECONDS = env_int("CHAT_SYNC_SECONDS", 15, minimum=1)
 QUALITY_CONTROL_INTERVAL_SECONDS = env_int("QUALITY_CONTROL_INTERVAL_SECONDS", 600, minimum=10)
+# Conversations judged per transaction (at most 500: every IN (...) list stays well under
+# SQLite's limit). A crash loses at most one chunk's work, which the next run redoes.
+QUALITY_CONTROL_CHUNK_SIZE = min(env_int("QUALITY_CONTROL_CHUNK_SIZE", 500, minimum=1), 500)
 # Judge newly ended conversations, then write a release of the approved set
 # (docs/quality.md, "The quality-control job").
 CELERY_BEAT_SCHEDULE["quality-control"] = {
