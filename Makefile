@@ -39,8 +39,8 @@ migrate: $(BASE_STAMP)
 
 run: migrate
 	@$(BIN)/python manage.py ensure_demo_admin --base-url http://$(HOST):$(PORT)
-	@echo "Serving ESC Platform on http://$(HOST):$(PORT)/ (embedded: SQLite, in-memory channel layer, eager Celery)"
-	$(BIN)/uvicorn esc_platform.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	@echo "Serving ESC Platform on http://$(HOST):$(PORT)/ (embedded: SQLite, in-memory channel layer, eager Celery, periodic jobs in the server)"
+	EMBEDDED_SCHEDULER=1 $(BIN)/uvicorn esc_platform.asgi:application --host $(HOST) --port $(PORT) --lifespan auto
 
 browser-deps:
 	@bash scripts/browser_deps.sh

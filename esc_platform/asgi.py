@@ -27,3 +27,8 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# The periodic jobs of the embedded default (`make run`, no broker): esc_platform/scheduler.py.
+from esc_platform.scheduler import with_embedded_scheduler  # noqa: E402
+
+application = with_embedded_scheduler(application)

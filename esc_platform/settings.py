@@ -11,10 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from esc_platform.env import (
     ImproperEnvironment,
@@ -24,6 +20,7 @@ from esc_platform.env import (
     env_str,
     env_url,
 )
+from esc_platform.redis_hosts import channel_layer_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -180,29 +177,12 @@ if REDIS_URL:
         if CHANNEL_LAYER_KIND == "pubsub"
         else "channels_redis.core.RedisChannelLayer"
     )
-    # redis-py 8 defaults to a 5 s read timeout and a 100-connection pool, which drop idle
-    # websockets and starve loads; both are raised here (docs/development.md, "Pinned stack
-    # and known pitfalls").
-    # The listening connection stays healthy through keep-alives and health checks (an idle
-    # subscription must not drop), and a connection Redis closed while it restarted is retried
-    # instead of failing the first publish after it. Each operation of a socket is also bounded
-    # by REDIS_OPERATION_TIMEOUT in chat.delivery.
+    # Connection options (timeouts, keep-alives, retries, pool size): esc_platform/redis_hosts.py.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": layer_backend,
             "CONFIG": {
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "socket_timeout": 30,
-                        "socket_connect_timeout": REDIS_OPERATION_TIMEOUT,
-                        "socket_keepalive": True,
-                        "health_check_interval": 10,
-                        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.1), 3),
-                        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
-                        "max_connections": 10000,
-                    }
-                ],
+                "hosts": [channel_layer_host(REDIS_URL, connect_timeout=REDIS_OPERATION_TIMEOUT)],
             },
         }
     }

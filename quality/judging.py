@@ -1,18 +1,27 @@
-"""The judging job: claim pending conversations, apply the rules, record every decision.
+"""The judging job: take pending conversations a chunk at a time, apply the rules, record.
 
 The rules themselves are the pure function `quality.rules.judge` (see docs/quality.md); this
 module gathers their inputs set-wise and writes the outcomes, a chunk per transaction.
+
+Crash safety: a chunk is taken, judged and written in ONE transaction. On PostgreSQL its
+conversations are locked with `SELECT ... FOR UPDATE SKIP LOCKED`: a second job skips them
+without waiting, and when a worker dies (SIGKILL, OOM) its session ends, the transaction rolls
+back and the locks vanish with it, so the next run judges them again. SQLite has no row locks:
+it starts every transaction as a write (`transaction_mode=IMMEDIATE` in the settings), so
+chunks of concurrent jobs simply run one after the other; a killed writer's journal is rolled
+back by the next connection. Either way a conversation is left either untouched (`pending`)
+or judged with exactly one new decision.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -28,10 +37,15 @@ from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
 
 logger = logging.getLogger(__name__)
 
-# A judging job that died leaves its claims behind; after this long another job may take them.
-JUDGING_CLAIM_EXPIRY = timedelta(minutes=10)
-# Conversations judged per transaction; also keeps every IN (...) list well under SQLite's limit.
-JUDGE_CHUNK = 500
+
+def claim_cutoff() -> datetime:
+    """A committed `JudgingClaim` older than this is abandoned and removed.
+
+    This module never commits a claim (it locks rows inside the judging transaction); such a row
+    is left only by a job of an earlier version, or by an operator holding conversations back.
+    It is honoured for half a beat interval, so a dead holder delays judging by less than one.
+    """
+    return timezone.now() - timedelta(seconds=settings.QUALITY_CONTROL_INTERVAL_SECONDS / 2)
 
 
 @dataclass
@@ -39,11 +53,18 @@ class JudgeCounts:
     filtered: int = 0
     approved: int = 0
     review: int = 0
-    skipped: int = 0  # claimed or judged by another job meanwhile
+    # Still pending and not judged by this run: another job held them (row locks or a live
+    # claim). A run with skipped > 0 is incomplete, and writes no release.
+    skipped: int = 0
 
     @property
     def judged(self) -> int:
         return self.filtered + self.approved + self.review
+
+    @property
+    def complete(self) -> bool:
+        """This run judged everything it selected (nothing was left to another job)."""
+        return self.skipped == 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -109,92 +130,98 @@ def gather_facts(conversation_ids: list[int]) -> dict[int, ConversationFacts]:
     return facts
 
 
-def _claim_for_judging(ids: list[int], token: str) -> list[int]:
-    now = timezone.now()
+def _take_chunk(candidates: list[int], run: CollectionRun | None) -> list[int]:
+    """Of `candidates`, the ones this transaction may judge: still judgeable, held by nobody.
+
+    Call inside the chunk's transaction. On SQLite that transaction holds the database's write
+    lock from its BEGIN (IMMEDIATE, see the settings), so the rows read here cannot change under
+    it; on PostgreSQL the rows are locked as they are read.
+    """
     JudgingClaim.objects.filter(
-        conversation_id__in=ids, claimed_at__lt=now - JUDGING_CLAIM_EXPIRY
+        conversation_id__in=candidates, claimed_at__lt=claim_cutoff()
     ).delete()
-    # ON CONFLICT DO NOTHING: a conversation another job holds is simply not ours.
-    JudgingClaim.objects.bulk_create(
-        [JudgingClaim(conversation_id=pk, token=token, claimed_at=now) for pk in ids],
-        ignore_conflicts=True,
+    free = (
+        judgeable_conversations(run)
+        .filter(pk__in=candidates)
+        .exclude(pk__in=JudgingClaim.objects.values("conversation_id"))
+        .order_by("pk")
     )
-    return list(
-        JudgingClaim.objects.filter(token=token, conversation_id__in=ids).values_list(
-            "conversation_id", flat=True
-        )
-    )
+    if connection.features.has_select_for_update_skip_locked:
+        # Rows another job is judging are locked by it: skip them rather than wait.
+        free = free.select_for_update(skip_locked=True)
+    return list(free.values_list("pk", flat=True))
 
 
-def _judge_claimed(
-    ids: list[int], token: str, rules: AutoApprovalRuleSet, counts: JudgeCounts
-) -> None:
-    with transaction.atomic():
-        # Re-read under the claim: a job that finished before we claimed has already judged some.
-        still_pending = list(
-            Conversation.objects.filter(
-                pk__in=ids, quality_status=Conversation.QualityStatus.PENDING
-            ).values_list("pk", flat=True)
-        )
-        counts.skipped += len(ids) - len(still_pending)
-        by_outcome: dict[str, list[int]] = defaultdict(list)
-        decisions = []
-        for pk, facts in gather_facts(still_pending).items():
-            judgement = judge(facts, rules)
-            by_outcome[judgement.outcome].append(pk)
-            decisions.append(
-                Decision(
-                    conversation_id=pk,
-                    rule_set=rules,
-                    rule_set_version=rules.version,
-                    outcome=judgement.outcome,
-                    criteria=judgement.criteria_dicts(),
-                    has_seeker_survey=judgement.has_seeker_survey,
-                    reasons=judgement.reasons,
-                )
+def _judge_chunk(ids: list[int], rules: AutoApprovalRuleSet, counts: JudgeCounts) -> None:
+    """Judge `ids` (taken by _take_chunk in the current transaction) and record the outcomes."""
+    by_outcome: dict[str, list[int]] = defaultdict(list)
+    decisions = []
+    for pk, facts in gather_facts(ids).items():
+        judgement = judge(facts, rules)
+        by_outcome[judgement.outcome].append(pk)
+        decisions.append(
+            Decision(
+                conversation_id=pk,
+                rule_set=rules,
+                rule_set_version=rules.version,
+                outcome=judgement.outcome,
+                criteria=judgement.criteria_dicts(),
+                has_seeker_survey=judgement.has_seeker_survey,
+                reasons=judgement.reasons,
             )
-        Decision.objects.bulk_create(decisions, batch_size=500)
-        for outcome, pks in by_outcome.items():
-            updated = Conversation.objects.filter(
-                pk__in=pks, quality_status=Conversation.QualityStatus.PENDING
-            ).update(quality_status=outcome)
-            if updated != len(pks):
-                # Someone changed a status under our claim: undo the whole chunk.
-                raise QualityError("conversation statuses changed while judging; retry")
-            setattr(counts, outcome, getattr(counts, outcome) + len(pks))
-        JudgingClaim.objects.filter(token=token).delete()
+        )
+    Decision.objects.bulk_create(decisions, batch_size=500)
+    for outcome, pks in by_outcome.items():
+        updated = Conversation.objects.filter(
+            pk__in=pks, quality_status=Conversation.QualityStatus.PENDING
+        ).update(quality_status=outcome)
+        if updated != len(pks):
+            # Someone changed a status under our lock (or, without row locks, a job that did
+            # not follow this protocol): undo the whole chunk.
+            raise QualityError("conversation statuses changed while judging; retry")
+        setattr(counts, outcome, getattr(counts, outcome) + len(pks))
 
 
 def judge_pending(
-    *, run: CollectionRun | None = None, rejudge: bool = False, chunk_size: int = JUDGE_CHUNK
+    *, run: CollectionRun | None = None, rejudge: bool = False, chunk_size: int | None = None
 ) -> JudgeCounts:
     """Run the preliminary filter and auto-approval on every pending ended conversation.
 
-    Safe to run twice and from several workers at once: each conversation is claimed before it
-    is judged, and its status changes only from `pending`. With `rejudge`, conversations the
-    rules decided earlier (filtered / approved / review, never a reviewer's decision) are reset
-    to pending first and judged again under the current rule set.
+    Safe to run twice, from several workers at once, and after a crash: each chunk is taken
+    and judged in one transaction (see the module's docstring), and a status changes only from
+    `pending`. Conversations another job holds are not waited for but counted in `skipped`
+    (the run is then not `complete`). With `rejudge`, conversations the rules decided earlier
+    (filtered / approved / review, never a reviewer's decision) are reset to pending first and
+    judged again under the current rule set.
     """
     if rejudge:
         reset_for_rejudging(run=run)
+    size = chunk_size or settings.QUALITY_CONTROL_CHUNK_SIZE
     rules = current_rule_set()
     counts = JudgeCounts()
-    token = uuid.uuid4().hex
     last_pk = 0
     base = judgeable_conversations(run).order_by("pk")
     while True:
-        ids = list(base.filter(pk__gt=last_pk).values_list("pk", flat=True)[:chunk_size])
-        if not ids:
+        candidates = list(base.filter(pk__gt=last_pk).values_list("pk", flat=True)[:size])
+        if not candidates:
             break
-        last_pk = ids[-1]
-        mine = _claim_for_judging(ids, token)
-        counts.skipped += len(ids) - len(mine)
-        if mine:
-            try:
-                _judge_claimed(mine, token, rules, counts)
-            finally:
-                JudgingClaim.objects.filter(token=token).delete()
-    logger.info("quality control judged %s", counts.as_dict())
+        last_pk = candidates[-1]
+        with transaction.atomic():
+            mine = _take_chunk(candidates, run)
+            if mine:
+                _judge_chunk(mine, rules, counts)
+        if len(mine) < len(candidates):
+            # Read after our commit: those another job judged meanwhile are done, not skipped.
+            left = set(candidates) - set(mine)
+            counts.skipped += judgeable_conversations(run).filter(pk__in=left).count()
+    if counts.skipped:
+        logger.warning(
+            "quality control judged %s; %d conversations were held by another job",
+            counts.as_dict(),
+            counts.skipped,
+        )
+    else:
+        logger.info("quality control judged %s", counts.as_dict())
     return counts
 
 

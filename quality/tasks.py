@@ -9,6 +9,7 @@ from django.db import OperationalError
 
 from crowd.models import CollectionRun
 from crowd.selectors import run_named
+from quality.job import raise_if_incomplete
 from quality.job import run_quality_control as run_job
 
 
@@ -22,8 +23,12 @@ from quality.job import run_quality_control as run_job
 def run_quality_control(run_name: str | None = None, release: bool = True) -> dict[str, Any]:
     """Judge newly ended conversations, then write a release if the approved set changed.
 
-    Safe to run twice or concurrently: judging claims each conversation and a release is only
-    written when its content differs from the previous one. An unknown run name fails the task
+    Safe to run twice, concurrently, and again after its worker was killed (the settings
+    requeue such a task: CELERY_TASK_REJECT_ON_WORKER_LOST): judging takes each chunk in one
+    transaction, and a release is only written when its content differs from the previous one.
+    A run that found conversations held by another job writes no release and FAILS with
+    IncompleteRun (it is not retried: the next beat run completes it), so no run reports
+    success for work it skipped. An unknown run name fails the task
     (CollectionRun.DoesNotExist), as it always has.
     """
     run = None
@@ -31,8 +36,5 @@ def run_quality_control(run_name: str | None = None, release: bool = True) -> di
         run = run_named(run_name)
         if run is None:
             raise CollectionRun.DoesNotExist(f"no collection run named {run_name!r}")
-    result = run_job(run=run, release=release)
-    return {
-        **result.counts.as_dict(),
-        "release": result.release.number if result.release else None,
-    }
+    result = raise_if_incomplete(run_job(run=run, release=release))
+    return result.as_dict()

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test package."""
+"""Fixtures shared by every test package: the cast (tests/cast.py) and the real ESConv data."""
 
 from __future__ import annotations
 
@@ -7,6 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.cast import (  # noqa: F401  (the cast's fixtures, for every package)
+    ada_client,
+    alice_client,
+    bob_client,
+    carol_client,
+    dave_client,
+    erin_client,
+    frank_client,
+    gus_client,
+    otto_client,
+    rita_client,
+    sam_client,
+    vera_client,
+)
 from tests.services_probe import require
 
 

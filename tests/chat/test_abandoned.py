@@ -9,20 +9,30 @@ from django.utils import timezone
 
 from chat import endings
 from chat.models import Conversation
-from tests.chat.conftest import make_pair
+from tests.chat.factories import Pair, make_pair, say, set_times
 
 pytestmark = pytest.mark.django_db
 
 
 def _silent_since(conversation: Conversation, minutes: int) -> None:
+    """Both wrote, then nothing: the chat's clock is moved back `minutes` (see set_times)."""
     moment = timezone.now() - timedelta(minutes=minutes)
-    Conversation.objects.filter(pk=conversation.pk).update(
-        started_at=moment, seeker_last_message_at=moment, supporter_last_message_at=moment
+    set_times(
+        conversation,
+        started_at=moment,
+        seeker_last_message_at=moment,
+        supporter_last_message_at=moment,
     )
+
+
+def _both_wrote(pair: Pair) -> None:
+    say(pair, pair.seeker, "Hello, is anyone there?")
+    say(pair, pair.supporter, "Hi, I am here. What is on your mind?", strategy="Question")
 
 
 def test_it_ends_a_chat_nobody_wrote_in_for_the_runs_limit() -> None:
     pair = make_pair(abandon_after_seconds=1800)
+    _both_wrote(pair)
     _silent_since(pair.conversation, 31)
 
     assert endings.end_abandoned_conversations() == 1
@@ -38,6 +48,7 @@ def test_it_ends_a_chat_nobody_wrote_in_for_the_runs_limit() -> None:
 
 def test_it_leaves_a_chat_that_is_still_inside_the_limit() -> None:
     pair = make_pair(abandon_after_seconds=1800)
+    _both_wrote(pair)
     _silent_since(pair.conversation, 29)
 
     assert endings.end_abandoned_conversations() == 0
@@ -50,16 +61,16 @@ def test_it_leaves_a_chat_that_is_still_inside_the_limit() -> None:
 
 def test_it_counts_the_latest_message_of_either_side() -> None:
     pair = make_pair(abandon_after_seconds=1800)
+    _both_wrote(pair)
     _silent_since(pair.conversation, 60)
-    Conversation.objects.filter(pk=pair.conversation.pk).update(
-        supporter_last_message_at=timezone.now() - timedelta(minutes=5)
-    )
+    set_times(pair.conversation, supporter_last_message_at=timezone.now() - timedelta(minutes=5))
 
     assert endings.end_abandoned_conversations() == 0
 
 
 def test_it_is_safe_to_run_twice() -> None:
     pair = make_pair(abandon_after_seconds=60)
+    _both_wrote(pair)
     _silent_since(pair.conversation, 5)
 
     assert endings.end_abandoned_conversations() == 1

@@ -7,19 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth import (
-    BACKEND_SESSION_KEY,
-    HASH_SESSION_KEY,
-    SESSION_KEY,
-    get_user_model,
-)
 from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect
 
 from chat.models import Conversation, Utterance
 from crowd.models import Worker
-from crowd.services import enter_waiting_room
-from tests.chat.conftest import make_pair, make_run, session_cookie
+from tests.cast import ALICE, BOB, RITA, account
+from tests.chat.factories import make_pair
+from tests.chat.sockets import login_cookie
+from tests.crowd.factories import make_run, session_key
+from tests.tutorial.factories import pass_training
 from tutorial.models import SubTask
 
 SHOTS = Path(os.environ.get("ESC_SHOTS_DIR", "/tmp/shots"))
@@ -86,7 +83,7 @@ def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser
     seeker = phone.new_page()
 
     # The seeker fills the pre-chat survey on its page and lands in the waiting room.
-    _enter(seeker, asgi_server, run.name, "seeker", "sam")
+    _enter(seeker, asgi_server, run.name, "seeker", ALICE.pid)
     seeker.locator('input[name="problem_type"][value="job crisis"]').check()
     seeker.locator('input[name="emotion_type"][value="anxiety"]').check()
     seeker.locator('input[name="initial_emotion_intensity"][value="4"]').check()
@@ -98,11 +95,9 @@ def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser
     expect(seeker.get_by_test_id("waited")).not_to_have_text("0:00", timeout=5000)
     _shot(seeker, "chat-waiting-phone")
 
-    # The supporter's training is passed through the database to keep the test fast.
-    _enter(supporter, asgi_server, run.name, "supporter", "alice")
-    alice = Worker.objects.get(run=run, external_id="alice")
-    Worker.objects.filter(pk=alice.pk).update(qualification=Worker.Qualification.QUALIFIED)
-    enter_waiting_room(alice)
+    # The supporter's quiz is answered through the tutorial services to keep the test fast.
+    _enter(supporter, asgi_server, run.name, "supporter", BOB.pid)
+    pass_training(Worker.objects.get(run=run, external_id=BOB.pid))
     supporter.goto(asgi_server + "/chat/waiting/")
     supporter.wait_for_url("**/chat/room/", timeout=15000)
     seeker.wait_for_url("**/chat/room/", timeout=15000)
@@ -180,7 +175,7 @@ def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser
     seeker.wait_for_url("**/surveys/post-chat/")
     supporter.wait_for_url("**/surveys/post-chat/")
 
-    conversation = Conversation.objects.get(seeker__external_id="sam")
+    conversation = Conversation.objects.get(seeker__external_id=ALICE.pid)
     assert (conversation.state, conversation.end_reason, conversation.ended_by) == (
         "ended",
         "finished",
@@ -197,12 +192,12 @@ def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser
     assert [r[3] for r in rows if r[1] == "supporter"] == STRATEGIES
     assert all(r[3] is None for r in rows if r[1] == "seeker")
     assert rows[2][2] == "Seeker line 1: it is hard <b>really</b>."
-    # Each rating sits on the seeker's first message after it was given (SPEC section 8):
+    # Each rating sits on the seeker's first message after it was given (docs/protocol.md):
     # prompts follow supporter messages 2, 4, 6, 8, 10, i.e. positions 4, 8, 12, 16, 20.
     feedback = {r[0]: r[4] for r in rows if r[4] is not None}
     assert feedback == dict(zip([5, 9, 13, 17, 21], scores, strict=True))
     statuses = dict(Worker.objects.filter(run=run).values_list("external_id", "status_code"))
-    assert statuses == {"sam": "03", "alice": "03"}
+    assert statuses == {"alice": "03", "bob": "03"}
     desktop.close()
     phone.close()
 
@@ -210,7 +205,7 @@ def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser
 def _as_worker(browser: Browser, base_url: str, worker: Worker, **context_args: Any) -> Page:
     """A browser context whose session is bound to this worker (as the entry link would do)."""
     context = browser.new_context(**context_args)
-    key = session_cookie(worker).split("=", 1)[1]
+    key = session_key(worker)
     context.add_cookies([{"name": "sessionid", "value": key, "url": base_url}])
     return context.new_page()
 
@@ -227,17 +222,8 @@ def test_it_leaves_after_confirmation_and_sends_each_side_on(
         page.goto(asgi_server + "/chat/room/")
         expect(page.locator("#conn")).to_have_text("live")
 
-    # Staff watch live, read-only, with strategies.
-    rita = get_user_model().objects.create_user(
-        username="rita", password="a-long-password-1", is_staff=True
-    )
-    staff_key = session_cookie(
-        **{
-            SESSION_KEY: str(rita.pk),
-            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-            HASH_SESSION_KEY: rita.get_session_auth_hash(),
-        }
-    ).split("=", 1)[1]
+    # Rita, staff, watches live, read-only, with strategies.
+    staff_key = login_cookie(account(RITA)).split("=", 1)[1]
     staff_context = browser.new_context(viewport={"width": 1280, "height": 800})
     staff_context.add_cookies([{"name": "sessionid", "value": staff_key, "url": asgi_server}])
     staff = staff_context.new_page()

@@ -7,7 +7,9 @@ import pytest
 from chat import copies
 from chat.models import Utterance
 from quality.models import Flag
-from tests.chat.conftest import adb, drain, join, make_pair, receive_until, session_cookie
+from tests.chat.factories import make_pair
+from tests.chat.sockets import adb, drain, join, receive_until
+from tests.crowd.factories import session_cookie
 from tutorial.models import SubTask
 
 EXAMPLE = "It sounds like you are feeling really overwhelmed by everything at work right now."
@@ -61,7 +63,7 @@ def test_it_recognises_near_verbatim_copies_only() -> None:
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_it_flags_and_warns_but_still_relays(channel_layer: str) -> None:
-    await adb(_tutorial)()
+    await adb(_tutorial)()  # Bob's training quizzes him on these two parts
     pair = await adb(make_pair)()
     supporter, _ = await join(await adb(session_cookie)(pair.supporter), pair.conversation.pk)
     seeker, _ = await join(await adb(session_cookie)(pair.seeker), pair.conversation.pk)

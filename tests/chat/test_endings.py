@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from chat.models import Conversation
 from crowd.models import Worker
-from tests.chat.conftest import adb, drain, join, make_pair, receive_until, session_cookie
+from tests.chat.factories import make_pair, set_times
+from tests.chat.sockets import adb, drain, join, receive_until
+from tests.crowd.factories import session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -103,9 +105,9 @@ async def test_it_lets_a_worker_report_a_silent_partner(channel_layer: str) -> N
     error, _ = await receive_until(supporter, "error")
     assert error["code"] == "end_not_allowed"
 
-    # The seeker's last message was two minutes ago.
-    await adb(Conversation.objects.filter(pk=pair.conversation.pk).update)(
-        seeker_last_message_at=timezone.now() - timedelta(seconds=120)
+    # The seeker's last message was two minutes ago (the chat's clock moved back).
+    await adb(set_times)(
+        pair.conversation, seeker_last_message_at=timezone.now() - timedelta(seconds=120)
     )
     await supporter.send_json_to({"type": "end", "reason": "partner_unresponsive"})
     mine, _ = await receive_until(supporter, "ended")

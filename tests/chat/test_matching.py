@@ -13,10 +13,15 @@ from django.utils import timezone
 from chat import matching, tasks
 from chat.models import Conversation
 from crowd.models import Worker
-from tests.chat.conftest import make_run, make_supporter, make_waiting_seeker
+from crowd.services import enter_waiting_room
+from tests.cast import ALICE, BOB, CAROL, DAVE, ERIN, GUS, extra
+from tests.crowd.factories import enter, make_run
+from tests.surveys.factories import waiting_seeker
+from tests.tutorial.factories import trained_supporter
 
 
 def _age(worker: Worker, seconds: int) -> None:
+    """The worker entered the waiting room `seconds` ago (the clock moved back)."""
     Worker.objects.filter(pk=worker.pk).update(
         waiting_since=timezone.now() - timedelta(seconds=seconds)
     )
@@ -25,11 +30,11 @@ def _age(worker: Worker, seconds: int) -> None:
 @pytest.mark.django_db
 def test_it_pairs_the_oldest_seeker_with_the_oldest_supporter_and_copies_the_survey() -> None:
     run = make_run()
-    newer_seeker = make_waiting_seeker(run, "sam-newer")
-    older_seeker = make_waiting_seeker(run, "sue-older")
+    newer_seeker = waiting_seeker(ALICE, run)
+    older_seeker = waiting_seeker(CAROL, run)
     _age(older_seeker, 60)
-    newer_supporter = make_supporter(run, "alice-newer")
-    older_supporter = make_supporter(run, "ann-older")
+    newer_supporter = trained_supporter(BOB, run)
+    older_supporter = trained_supporter(DAVE, run)
     _age(older_supporter, 30)
 
     assert matching.match_waiting_workers(run, limit=1) == 1
@@ -45,12 +50,7 @@ def test_it_pairs_the_oldest_seeker_with_the_oldest_supporter_and_copies_the_sur
     assert conversation.situation.startswith("I lost my job")
     assert conversation.state == "active" and conversation.started_at is not None
     stages = dict(Worker.objects.values_list("external_id", "stage"))
-    assert stages == {
-        "sue-older": "chatting",
-        "ann-older": "chatting",
-        "sam-newer": "waiting",
-        "alice-newer": "waiting",
-    }
+    assert stages == {"carol": "chatting", "dave": "chatting", "alice": "waiting", "bob": "waiting"}
     assert matching.match_waiting_workers(run) == 1
     assert Conversation.objects.filter(seeker=newer_seeker, supporter=newer_supporter).exists()
 
@@ -66,28 +66,28 @@ def test_it_pairs_the_oldest_seeker_with_the_oldest_supporter_and_copies_the_sur
 )
 def test_it_never_matches_an_unqualified_supporter(qualification: str) -> None:
     run = make_run()
-    make_waiting_seeker(run)
-    make_supporter(run, "bob-unqualified", qualification)
+    waiting_seeker(ALICE, run)
+    gus = trained_supporter(GUS, run)
+    # Staff change his qualification in the worker admin (no service does) while he waits.
+    Worker.objects.filter(pk=gus.pk).update(qualification=qualification)
     assert matching.match_waiting_workers(run) == 0
     assert not Conversation.objects.exists()
 
 
 @pytest.mark.django_db
 def test_it_never_matches_a_seeker_without_a_pre_chat_survey() -> None:
-    from crowd.services import enter_waiting_room
-    from tests.chat.conftest import _worker
-
     run = make_run()
-    seeker = enter_waiting_room(_worker(run, "seeker", "sid-no-survey"))
-    make_supporter(run)
+    # Erin consented and was put in the waiting room without her survey (no page does this).
+    erin = enter_waiting_room(enter(ERIN, run))
+    trained_supporter(BOB, run)
     assert matching.match_waiting_workers(run) == 0
-    assert Worker.objects.get(pk=seeker.pk).stage == "waiting"
+    assert Worker.objects.get(pk=erin.pk).stage == "waiting"
 
 
 @pytest.mark.django_db
 def test_it_never_matches_across_runs() -> None:
-    make_waiting_seeker(make_run())
-    make_supporter(make_run())
+    waiting_seeker(ALICE, make_run())
+    trained_supporter(BOB, make_run())
     for run in Worker.objects.values_list("run", flat=True):
         assert matching.match_waiting_workers(Worker.objects.filter(run=run).first().run) == 0
 
@@ -95,32 +95,32 @@ def test_it_never_matches_across_runs() -> None:
 @pytest.mark.django_db
 def test_it_releases_a_worker_who_waited_too_long_when_the_page_polls() -> None:
     run = make_run(max_wait_seconds=60)
-    seeker = make_waiting_seeker(run)
-    state = matching.poll_waiting_room(seeker)
+    erin = waiting_seeker(ERIN, run)
+    state = matching.poll_waiting_room(erin)
     assert (state.state, state.next_url) == ("waiting", "/chat/waiting/")
-    _age(seeker, 61)
-    state = matching.poll_waiting_room(seeker)
+    _age(erin, 61)
+    state = matching.poll_waiting_room(erin)
     assert (state.state, state.next_url) == ("released", "/done/")
-    seeker.refresh_from_db()
-    assert (seeker.stage, seeker.status_code) == ("done", "02")
-    assert seeker.pay_total == run.base_pay * run.bonus
+    erin.refresh_from_db()
+    assert (erin.stage, erin.status_code) == ("done", "02")
+    assert erin.pay_total == run.base_pay * run.bonus
 
 
 @pytest.mark.django_db
 def test_it_matches_instead_of_releasing_when_a_partner_is_there() -> None:
     run = make_run(max_wait_seconds=60)
-    seeker = make_waiting_seeker(run)
-    _age(seeker, 61)
-    make_supporter(run)
-    state = matching.poll_waiting_room(seeker)
+    alice = waiting_seeker(ALICE, run)
+    _age(alice, 61)
+    trained_supporter(BOB, run)
+    state = matching.poll_waiting_room(alice)
     assert (state.state, state.next_url) == ("matched", "/chat/room/")
 
 
 @pytest.mark.django_db
 def test_the_periodic_task_releases_stale_workers_nobody_polls() -> None:
     run = make_run(max_wait_seconds=60)
-    stale = make_supporter(run, "alice-stale")
-    fresh = make_supporter(run, "ann-fresh")
+    stale = trained_supporter(GUS, run)
+    fresh = trained_supporter(BOB, run)
     _age(stale, 600)
     assert tasks.release_stale_waiting_workers.delay().get() == 1
     assert tasks.release_stale_waiting_workers.delay().get() == 0  # safe to run twice
@@ -134,8 +134,8 @@ def test_the_periodic_task_releases_stale_workers_nobody_polls() -> None:
 def test_it_pairs_everyone_exactly_once_when_many_arrive_at_once() -> None:
     """40 workers polling from 40 threads at the same moment: all paired, nobody twice."""
     run = make_run()
-    workers = [make_waiting_seeker(run, f"seeker-{n}") for n in range(20)]
-    workers += [make_supporter(run, f"supporter-{n}") for n in range(20)]
+    workers = [waiting_seeker(extra("seeker", n), run) for n in range(20)]
+    workers += [trained_supporter(extra("supporter", n), run) for n in range(20)]
     barrier = threading.Barrier(len(workers))
     errors: list[BaseException] = []
 

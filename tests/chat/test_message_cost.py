@@ -10,7 +10,7 @@ from chat import messages
 from chat.errors import ChatError
 from chat.models import Conversation, Utterance
 from quality.models import Flag
-from tests.chat.conftest import make_pair
+from tests.chat.factories import make_pair
 from tutorial.models import SubTask
 
 EXAMPLE = "It sounds like you are feeling really overwhelmed by everything at work right now."
@@ -40,7 +40,7 @@ def test_it_stores_a_message_in_at_most_five_queries(
     # (conversation and run in one), the INSERT (resends caught by ON CONFLICT), the counters'
     # UPDATE, RELEASE. Before the hot path was tuned it was 6 for the seeker, 7 for the
     # supporter.
-    _example(1, "Reflection of feelings", EXAMPLE)
+    _example(1, "Reflection of feelings", EXAMPLE)  # also the one part of Bob's training
     pair = make_pair(feedback_every=1)
     # The first supporter message reads the tutorial examples; later ones use the cache.
     messages.post_message(
@@ -48,20 +48,20 @@ def test_it_stores_a_message_in_at_most_five_queries(
     )
     with django_assert_max_num_queries(5):
         messages.post_message(
-            pair.conversation.pk, pair.seeker.pk, client_id="sam-1", text="I lost my job."
+            pair.conversation.pk, pair.seeker.pk, client_id="alice-1", text="I lost my job."
         )
     with django_assert_max_num_queries(5):
         messages.post_message(
             pair.conversation.pk,
             pair.supporter.pk,
-            client_id="alice-1",
+            client_id="bob-1",
             text="That sounds hard. What happened?",
             strategy="Question",
         )
     # A resend costs the insert that does nothing and one lookup of the original.
     with django_assert_max_num_queries(6):
         again = messages.post_message(
-            pair.conversation.pk, pair.seeker.pk, client_id="sam-1", text="I lost my job."
+            pair.conversation.pk, pair.seeker.pk, client_id="alice-1", text="I lost my job."
         )
     assert again.duplicate and again.ack["seq"] == 2
     conversation = Conversation.objects.get(pk=pair.conversation.pk)
@@ -74,7 +74,7 @@ def test_it_stores_a_message_in_at_most_five_queries(
         Utterance.objects.filter(conversation=conversation).values_list(
             "position", "speaker", "client_message_id"
         )
-    ) == [(1, "supporter", "warm"), (2, "seeker", "sam-1"), (3, "supporter", "alice-1")]
+    ) == [(1, "supporter", "warm"), (2, "seeker", "alice-1"), (3, "supporter", "bob-1")]
 
 
 @pytest.mark.django_db
@@ -86,13 +86,13 @@ def test_it_hands_the_relay_over_only_on_commit(
         result = messages.post_message(
             pair.conversation.pk,
             pair.seeker.pk,
-            client_id="sam-1",
+            client_id="alice-1",
             text="I can't sleep.",
             defer_relay=True,
         )
     # Stored, acknowledged, but nothing to relay while the transaction is still open.
-    assert Utterance.objects.filter(client_message_id="sam-1").exists()
-    assert result.ack == {"type": "ack", "id": "sam-1", "seq": 1}
+    assert Utterance.objects.filter(client_message_id="alice-1").exists()
+    assert result.ack == {"type": "ack", "id": "alice-1", "seq": 1}
     assert result.relay == []
     for callback in callbacks:
         callback()
@@ -104,8 +104,8 @@ def test_it_hands_the_relay_over_only_on_commit(
 
 @pytest.mark.django_db
 def test_it_sees_a_tutorial_example_saved_after_the_cache_was_filled() -> None:
+    _example(1, "Question", "What would you like to talk about with me today?")  # Bob's training
     pair = make_pair()
-    _example(1, "Question", "What would you like to talk about with me today?")
     messages.post_message(
         pair.conversation.pk, pair.supporter.pk, client_id="a-1", text="Hi.", strategy="Question"
     )

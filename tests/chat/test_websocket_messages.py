@@ -7,7 +7,10 @@ import asyncio
 import pytest
 
 from chat.models import Conversation, Utterance
-from tests.chat.conftest import adb, drain, join, make_pair, receive, receive_until, session_cookie
+from tests.cast import OTTO, RITA, account
+from tests.chat.factories import make_pair
+from tests.chat.sockets import adb, connect, drain, join, login_cookie, receive, receive_until
+from tests.crowd.factories import session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -190,7 +193,7 @@ async def test_it_sends_typing_to_the_partner_only(channel_layer: str) -> None:
 
 
 async def test_it_keeps_an_idle_socket_alive_on_redis(redis_channel_layer: str) -> None:
-    """redis-py 8's default 5 s read timeout dropped idle sockets (STACK.md)."""
+    """redis-py 8's default 5 s read timeout dropped idle sockets (docs/development.md)."""
     pair, seeker_cookie, supporter_cookie = await _setup()
     seeker, _ = await join(seeker_cookie, pair.conversation.pk)
     supporter, _ = await join(supporter_cookie, pair.conversation.pk)
@@ -205,27 +208,9 @@ async def test_it_keeps_an_idle_socket_alive_on_redis(redis_channel_layer: str) 
 
 
 async def test_it_lets_staff_watch_read_only_with_strategies(channel_layer: str) -> None:
-    from django.contrib.auth import get_user_model
-
     pair, seeker_cookie, supporter_cookie = await _setup()
 
-    def staff_cookie(is_staff: bool) -> str:
-        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-
-        user = get_user_model().objects.create_user(
-            username=f"rita-{is_staff}", password="x-long-password-1", is_staff=is_staff
-        )
-        return session_cookie(
-            **{
-                SESSION_KEY: str(user.pk),
-                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                HASH_SESSION_KEY: user.get_session_auth_hash(),
-            }
-        )
-
-    from tests.chat.conftest import connect
-
-    rita = await adb(staff_cookie)(True)
+    rita = await adb(lambda: login_cookie(account(RITA)))()
     watcher = await connect(f"/ws/chat/{pair.conversation.pk}/watch/", rita)
     hello = await receive(watcher)
     assert hello["role"] == "staff"
@@ -241,8 +226,9 @@ async def test_it_lets_staff_watch_read_only_with_strategies(channel_layer: str)
     assert await adb(Utterance.objects.filter(conversation=pair.conversation).count)() == 1
     await watcher.disconnect()
 
-    bob = await adb(staff_cookie)(False)
-    refused = await connect(f"/ws/chat/{pair.conversation.pk}/watch/", bob)
+    # Otto is logged in, but not staff.
+    otto = await adb(lambda: login_cookie(account(OTTO)))()
+    refused = await connect(f"/ws/chat/{pair.conversation.pk}/watch/", otto)
     assert (await refused.receive_output(timeout=3))["code"] == 4403
     anonymous = await connect(f"/ws/chat/{pair.conversation.pk}/watch/")
     assert (await anonymous.receive_output(timeout=3))["code"] == 4401

@@ -8,18 +8,20 @@ import pytest
 
 from chat.models import Conversation, Utterance
 from crowd.models import Worker
-from tests.chat.conftest import (
+from tests.cast import CAROL, DAVE, ERIN, GUS
+from tests.chat.factories import make_pair
+from tests.chat.sockets import (
     adb,
     connect,
     drain,
+    empty_session_cookie,
     join,
-    make_pair,
-    make_supporter,
-    make_waiting_seeker,
     receive,
     receive_until,
-    session_cookie,
 )
+from tests.crowd.factories import session_cookie
+from tests.surveys.factories import waiting_seeker
+from tests.tutorial.factories import trained_supporter
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -108,16 +110,16 @@ async def test_it_refuses_a_browser_without_a_worker() -> None:
     pair = await adb(make_pair)()
     code, frames = await _close_code(f"/ws/chat/{pair.conversation.pk}/", None)
     assert (code, frames) == (4401, [])
-    empty_session = await adb(session_cookie)()
+    empty_session = await adb(empty_session_cookie)()
     code, _ = await _close_code(f"/ws/chat/{pair.conversation.pk}/", empty_session)
     assert code == 4401
 
 
 async def test_it_refuses_an_outsider_from_another_conversation() -> None:
     pair = await adb(make_pair)()
-    other = await adb(make_pair)()
-    charlie = await adb(session_cookie)(other.seeker)
-    code, frames = await _close_code(f"/ws/chat/{pair.conversation.pk}/", charlie)
+    other = await adb(lambda: make_pair(pair.run, seeker=CAROL, supporter=DAVE))()
+    carol = await adb(session_cookie)(other.seeker)
+    code, frames = await _close_code(f"/ws/chat/{pair.conversation.pk}/", carol)
     assert (code, frames) == (4403, [])
 
 
@@ -158,9 +160,10 @@ async def test_it_sends_ended_then_closes_4409_for_an_ended_conversation() -> No
 
 async def test_it_does_not_let_unmatched_workers_in() -> None:
     pair = await adb(make_pair)()
-    waiting = await adb(make_waiting_seeker)(pair.run, "wendy-waiting")
-    lonely = await adb(make_supporter)(pair.run, "larry-lonely")
-    for worker in (waiting, lonely):
+    # Erin and Gus wait in the same run, matched with nobody yet.
+    erin = await adb(waiting_seeker)(ERIN, pair.run)
+    gus = await adb(trained_supporter)(GUS, pair.run)
+    for worker in (erin, gus):
         cookie = await adb(session_cookie)(worker)
         code, _ = await _close_code(f"/ws/chat/{pair.conversation.pk}/", cookie)
         assert code == 4403

@@ -6,36 +6,18 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from chat import messages
-from chat.models import Conversation
 from crowd import payments
 from crowd.dashboard import run_dashboard
 from crowd.models import CollectionRun, Worker
-from tests.surveys.journey import (
-    arrive,
-    end,
-    make_run,
-    seeker_and_supporter,
-    seeker_post_answers,
-)
+from tests.cast import CAROL, DAVE, ERIN
+from tests.chat.factories import end, make_pair, set_times, talk
+from tests.crowd.factories import enter, quick_run
+from tests.surveys.factories import seeker_post_answers
 
 pytestmark = pytest.mark.django_db
-
-
-def _talk(conversation: Conversation, count: int) -> None:
-    for i in range(count):
-        if i % 2 == 0:
-            worker_id, strategy = conversation.seeker_id, None
-        else:
-            worker_id, strategy = conversation.supporter_id, "Question"
-        assert worker_id is not None
-        messages.post_message(
-            conversation.pk, worker_id, client_id=f"m{i}", text=f"message {i}", strategy=strategy
-        )
 
 
 @pytest.fixture
@@ -44,24 +26,22 @@ def busy_run(
 ) -> CollectionRun:
     """Alice+Bob: 4 messages, finished, 10 minutes, Alice rated 4 then 2 and was paid.
     Carol+Dave: 2 messages, Carol left after 20 minutes. Erin: a seeker still at the survey."""
-    run = make_run(base_pay=Decimal("1.00"), bonus=Decimal("1.00"))
-    first = seeker_and_supporter(run, alice_client, bob_client, "alice", "bob")
-    second = seeker_and_supporter(run, carol_client, dave_client, "carol", "dave")
-    _talk(first, 4)
-    _talk(second, 2)
-    assert first.seeker is not None and second.seeker is not None
+    run = quick_run(base_pay=Decimal("1.00"), bonus=Decimal("1.00"))
+    first = make_pair(run, seeker_client=alice_client, supporter_client=bob_client)
+    second = make_pair(
+        run, seeker=CAROL, supporter=DAVE, seeker_client=carol_client, supporter_client=dave_client
+    )
+    talk(first, 4)
+    talk(second, 2)
     end(first, first.seeker, "finished")
     end(second, second.seeker, "leave")
+    # Both chats were built (and ended) just now: moved back to last 10 and 20 minutes.
     now = timezone.now()
-    Conversation.objects.filter(pk=first.pk).update(
-        started_at=now - timedelta(minutes=10), ended_at=now
-    )
-    Conversation.objects.filter(pk=second.pk).update(
-        started_at=now - timedelta(minutes=20), ended_at=now
-    )
+    set_times(first.conversation, started_at=now - timedelta(minutes=10), ended_at=now)
+    set_times(second.conversation, started_at=now - timedelta(minutes=20), ended_at=now)
     alice_client.post("/surveys/post-chat/", seeker_post_answers(final_emotion_intensity="2"))
-    payments.export_payments_to_string(run, worker_ids=[first.seeker_id])
-    arrive(Client(), run, "seeker", "erin")
+    payments.export_payments_to_string(run, worker_ids=[first.seeker.pk])
+    enter(ERIN, run)
     return run
 
 
@@ -93,30 +73,31 @@ def test_it_uses_a_fixed_number_of_queries(
         run_dashboard(busy_run)
 
 
-def test_it_shows_the_page_to_staff_only(busy_run: CollectionRun, alice_client: Client) -> None:
+def test_it_shows_the_page_to_staff_only(
+    busy_run: CollectionRun, alice_client: Client, rita_client: Client, otto_client: Client
+) -> None:
     url = f"/runs/{busy_run.name}/dashboard/"
-    # Alice is a crowdworker with a session, not staff.
+    # Alice is a crowdworker with a session, not staff; Otto is logged in but not staff.
     assert alice_client.get(url)["Location"].startswith("/admin/login/")
-    staff = Client()
-    staff.force_login(User.objects.create_user("reviewer", is_staff=True))
+    assert otto_client.get(url)["Location"].startswith("/admin/login/")
 
-    body = staff.get(url).content.decode()
+    body = rita_client.get(url).content.decode()
 
     assert 'data-testid="workers-total">5<' in body
     assert "4.00 → 2.00" in body
     assert "21.00 GBP" in body
     assert "15.0 min" in body
-    assert staff.get("/runs/nope/dashboard/").status_code == 404
+    assert rita_client.get("/runs/nope/dashboard/").status_code == 404
 
 
-def test_it_links_the_dashboard_from_the_run_admin(busy_run: CollectionRun) -> None:
-    staff = Client()
-    staff.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
-    body = staff.get("/admin/crowd/collectionrun/").content.decode()
+def test_it_links_the_dashboard_from_the_run_admin(
+    busy_run: CollectionRun, ada_client: Client
+) -> None:
+    body = ada_client.get("/admin/crowd/collectionrun/").content.decode()
     assert f'href="/runs/{busy_run.name}/dashboard/"' in body
 
 
 def test_it_ignores_other_runs(busy_run: CollectionRun) -> None:
-    other = make_run("other")
+    other = quick_run("other")
     assert run_dashboard(other).workers_total == 0
     assert Worker.objects.filter(run=busy_run).count() == 5

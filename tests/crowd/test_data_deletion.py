@@ -6,22 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import call_command, get_commands
 from django.test import Client
 
-from chat import messages
 from chat.models import Conversation
 from crowd.models import DataDeletion, Worker
 from crowd.privacy import delete_personal_data
 from surveys.models import SeekerPostChatSurvey
-from tests.surveys.journey import (
-    end,
-    make_run,
-    seeker_and_supporter,
-    seeker_post_answers,
-    supporter_post_answers,
-)
+from tests.cast import ADA, RITA, account
+from tests.chat.factories import end, make_pair, say
+from tests.crowd.factories import quick_run
+from tests.surveys.factories import seeker_post_answers, supporter_post_answers
 
 pytestmark = pytest.mark.django_db
 
@@ -29,32 +24,22 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def surveyed_chat(alice_client: Client, bob_client: Client) -> Conversation:
     """Alice and Bob chatted, and both answered the post-chat survey; Alice left her email."""
-    run = make_run()
-    conversation = seeker_and_supporter(run, alice_client, bob_client, "alice", "bob")
-    assert conversation.seeker is not None and conversation.supporter_id is not None
-    messages.post_message(
-        conversation.pk, conversation.seeker_id, client_id="a1", text="I lost my job."
-    )
-    messages.post_message(
-        conversation.pk,
-        conversation.supporter_id,
-        client_id="b1",
-        text="That sounds hard. What happened?",
-        strategy="Question",
-    )
-    end(conversation, conversation.seeker, "finished")
+    pair = make_pair(quick_run(), seeker_client=alice_client, supporter_client=bob_client)
+    say(pair, pair.seeker, "I lost my job.")
+    say(pair, pair.supporter, "That sounds hard. What happened?", strategy="Question")
+    end(pair, pair.seeker, "finished")
     alice_client.post("/surveys/post-chat/", seeker_post_answers(email="alice@example.org"))
     bob_client.post("/surveys/post-chat/", supporter_post_answers())
-    return conversation
+    return pair.conversation
 
 
 def test_it_blanks_ids_and_emails_and_withdraws_the_conversation(
     surveyed_chat: Conversation, alice_client: Client
 ) -> None:
     alice = Worker.objects.get(pk=surveyed_chat.seeker_id)
-    reviewer = User.objects.create_user("reviewer", is_staff=True)
+    rita = account(RITA)
 
-    record = delete_personal_data(alice, requested_by=reviewer)
+    record = delete_personal_data(alice, requested_by=rita)
 
     alice.refresh_from_db()
     assert alice.external_id == f"deleted-{alice.pk}"
@@ -63,7 +48,7 @@ def test_it_blanks_ids_and_emails_and_withdraws_the_conversation(
     assert SeekerPostChatSurvey.objects.get(conversation=surveyed_chat).email == ""
     surveyed_chat.refresh_from_db()
     assert surveyed_chat.withdrawn_at is not None
-    assert record.requested_by == reviewer
+    assert record.requested_by == rita
     assert record.conversations_withdrawn == 1
     assert record.removed == ["external_id", "study_id", "assignment_id", "post_chat_survey.email"]
     # The record itself names kinds of data, never the values.
@@ -81,13 +66,10 @@ def test_it_keeps_the_first_record_when_asked_twice(surveyed_chat: Conversation)
     assert DataDeletion.objects.count() == 1
 
 
-def test_it_deletes_from_the_admin_action(surveyed_chat: Conversation) -> None:
+def test_it_deletes_from_the_admin_action(surveyed_chat: Conversation, ada_client: Client) -> None:
     bob = Worker.objects.get(pk=surveyed_chat.supporter_id)
-    admin = User.objects.create_superuser("root", "root@example.org", "pw")
-    staff = Client()
-    staff.force_login(admin)
 
-    response = staff.post(
+    response = ada_client.post(
         "/admin/crowd/worker/",
         {"action": "delete_personal_data", "_selected_action": [bob.pk]},
         follow=True,
@@ -96,7 +78,7 @@ def test_it_deletes_from_the_admin_action(surveyed_chat: Conversation) -> None:
     assert response.status_code == 200
     bob.refresh_from_db()
     assert bob.external_id == f"deleted-{bob.pk}"
-    assert DataDeletion.objects.get(worker=bob).requested_by == admin
+    assert DataDeletion.objects.get(worker=bob).requested_by == account(ADA)
     surveyed_chat.refresh_from_db()
     assert surveyed_chat.withdrawn_at is not None
 

@@ -7,27 +7,29 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 
 from crowd.models import CollectionRun, Worker
 from crowd.privacy import delete_personal_data
 from crowd.services import TaskOutcome, finish_worker
-from tests.surveys.journey import arrive, arrive_mturk, make_run
+from tests.cast import ALICE, BOB, CAROL, Actor
+from tests.crowd.factories import enter, quick_run
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def run() -> CollectionRun:
-    return make_run(base_pay=Decimal("1.00"), bonus=Decimal("1.50"))
+    return quick_run(base_pay=Decimal("1.00"), bonus=Decimal("1.50"))
 
 
 def _finished(
-    client: Client, run: CollectionRun, role: str, pid: str, outcome: TaskOutcome
+    client: Client, run: CollectionRun, actor: Actor, outcome: TaskOutcome, *, mturk: bool = False
 ) -> Worker:
-    worker = arrive(client, run, role, pid)
+    """The worker arrives and their task ends with `outcome`, recorded by finish_worker: the
+    crowd service every ending calls (a chat's end, the quiz's last attempt, a release)."""
+    worker = enter(actor, run, client=client, mturk=mturk)
     return finish_worker(worker, outcome, post_survey=False)
 
 
@@ -43,9 +45,9 @@ def test_it_writes_one_row_per_finished_worker_and_marks_them_paid(
     run: CollectionRun,
     tmp_path: Path,
 ) -> None:
-    alice = _finished(alice_client, run, "seeker", "alice", TaskOutcome.PARTNER_UNRESPONSIVE)
-    bob = _finished(bob_client, run, "supporter", "bob", TaskOutcome.FINISHED)
-    arrive(carol_client, run, "seeker", "carol")  # still on her way: nothing to pay yet
+    alice = _finished(alice_client, run, ALICE, TaskOutcome.PARTNER_UNRESPONSIVE)
+    bob = _finished(bob_client, run, BOB, TaskOutcome.FINISHED)
+    enter(CAROL, run, client=carol_client)  # still on her way: nothing to pay yet
     output = tmp_path / "payments.csv"
 
     call_command("export_payments", "--run", run.name, "--output", str(output))
@@ -79,14 +81,14 @@ def test_it_writes_one_row_per_finished_worker_and_marks_them_paid(
 def test_it_adds_only_new_rows_on_a_second_export_and_everyone_with_all(
     alice_client: Client, bob_client: Client, run: CollectionRun, tmp_path: Path
 ) -> None:
-    _finished(alice_client, run, "seeker", "alice", TaskOutcome.FINISHED)
+    _finished(alice_client, run, ALICE, TaskOutcome.FINISHED)
     call_command("export_payments", "--run", run.name, "--output", str(tmp_path / "1.csv"))
     paid_at = Worker.objects.get(external_id="alice").paid_at
 
     call_command("export_payments", "--run", run.name, "--output", str(tmp_path / "2.csv"))
     assert _read(tmp_path / "2.csv") == []
 
-    _finished(bob_client, run, "supporter", "bob", TaskOutcome.LEFT_EARLY)
+    _finished(bob_client, run, BOB, TaskOutcome.LEFT_EARLY)
     call_command("export_payments", "--run", run.name, "--output", str(tmp_path / "3.csv"))
     assert [r["external_id"] for r in _read(tmp_path / "3.csv")] == ["bob"]
 
@@ -98,8 +100,8 @@ def test_it_adds_only_new_rows_on_a_second_export_and_everyone_with_all(
 def test_it_writes_the_prolific_bulk_bonus_lines(
     alice_client: Client, bob_client: Client, run: CollectionRun, tmp_path: Path
 ) -> None:
-    _finished(alice_client, run, "seeker", "alice", TaskOutcome.LEFT_EARLY)  # no bonus
-    _finished(bob_client, run, "supporter", "bob", TaskOutcome.FINISHED)
+    _finished(alice_client, run, ALICE, TaskOutcome.LEFT_EARLY)  # no bonus
+    _finished(bob_client, run, BOB, TaskOutcome.FINISHED)
     output = tmp_path / "prolific.csv"
 
     call_command(
@@ -114,10 +116,9 @@ def test_it_writes_the_prolific_bulk_bonus_lines(
 def test_it_writes_the_mturk_bonus_rows(
     bob_client: Client, alice_client: Client, tmp_path: Path
 ) -> None:
-    run = make_run(bonus=Decimal("2.00"))
-    arrive_mturk(bob_client, run, "supporter", "WBOB1")
-    finish_worker(Worker.objects.get(external_id="WBOB1"), TaskOutcome.FINISHED, post_survey=False)
-    _finished(alice_client, run, "seeker", "alice", TaskOutcome.FINISHED)  # a Prolific worker
+    run = quick_run(bonus=Decimal("2.00"))
+    _finished(bob_client, run, BOB, TaskOutcome.FINISHED, mturk=True)  # workerId WBOB1
+    _finished(alice_client, run, ALICE, TaskOutcome.FINISHED)  # a Prolific worker
     output = tmp_path / "mturk.csv"
 
     call_command("export_payments", "--run", run.name, "--output", str(output), "--site", "mturk")
@@ -131,7 +132,7 @@ def test_it_writes_the_mturk_bonus_rows(
 
 
 def test_it_names_an_unknown_run(tmp_path: Path) -> None:
-    make_run("pilot")
+    quick_run("pilot")
     with pytest.raises(CommandError, match=r"no collection run named 'nope'.*pilot"):
         call_command("export_payments", "--run", "nope", "--output", str(tmp_path / "x.csv"))
     assert not (tmp_path / "x.csv").exists()
@@ -140,7 +141,7 @@ def test_it_names_an_unknown_run(tmp_path: Path) -> None:
 def test_it_marks_nobody_paid_when_the_file_cannot_be_written(
     alice_client: Client, run: CollectionRun, tmp_path: Path
 ) -> None:
-    _finished(alice_client, run, "seeker", "alice", TaskOutcome.FINISHED)
+    _finished(alice_client, run, ALICE, TaskOutcome.FINISHED)
     with pytest.raises(CommandError, match="does not exist"):
         call_command(
             "export_payments", "--run", run.name, "--output", str(tmp_path / "no" / "x.csv")
@@ -157,8 +158,8 @@ def test_it_marks_nobody_paid_when_the_file_cannot_be_written(
 def test_it_leaves_out_a_worker_whose_data_was_deleted(
     alice_client: Client, bob_client: Client, run: CollectionRun, tmp_path: Path
 ) -> None:
-    alice = _finished(alice_client, run, "seeker", "alice", TaskOutcome.FINISHED)
-    _finished(bob_client, run, "supporter", "bob", TaskOutcome.FINISHED)
+    alice = _finished(alice_client, run, ALICE, TaskOutcome.FINISHED)
+    _finished(bob_client, run, BOB, TaskOutcome.FINISHED)
     delete_personal_data(alice)
 
     call_command("export_payments", "--run", run.name, "--output", str(tmp_path / "p.csv"))
@@ -167,16 +168,13 @@ def test_it_leaves_out_a_worker_whose_data_was_deleted(
 
 
 def test_it_downloads_from_the_admin_and_marks_the_rows_paid(
-    alice_client: Client, run: CollectionRun
+    alice_client: Client, ada_client: Client, run: CollectionRun
 ) -> None:
-    _finished(alice_client, run, "seeker", "alice", TaskOutcome.FINISHED)
-    admin = User.objects.create_superuser("reviewer", "r@example.org", "pw")
-    staff = Client()
-    staff.force_login(admin)
+    _finished(alice_client, run, ALICE, TaskOutcome.FINISHED)
     action = {"action": "download_unpaid_payments", "_selected_action": [run.pk]}
 
-    first = staff.post("/admin/crowd/collectionrun/", action)
-    second = staff.post("/admin/crowd/collectionrun/", action)
+    first = ada_client.post("/admin/crowd/collectionrun/", action)
+    second = ada_client.post("/admin/crowd/collectionrun/", action)
 
     assert first["Content-Type"].startswith("text/csv")
     assert "attachment" in first["Content-Disposition"]

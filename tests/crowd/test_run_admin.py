@@ -6,9 +6,13 @@ import json
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from crowd.admin import CollectionRunForm
 from crowd.models import CollectionRun
+from crowd.privacy import delete_personal_data
+from tests.cast import ALICE
+from tests.crowd.factories import enter, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -62,18 +66,11 @@ def test_it_refuses_settings_that_do_not_fit_together(
     assert message in " ".join(form.errors[field])
 
 
-def test_it_renders_the_admin_pages_of_this_area() -> None:
-    from django.contrib.auth.models import User
-    from django.test import Client
-
-    from crowd.models import Worker
-    from crowd.privacy import delete_personal_data
-
-    run = CollectionRun.objects.create(name="pilot")
-    worker = Worker.objects.create(run=run, role="seeker", provider="prolific", external_id="x1")
+def test_it_renders_the_admin_pages_of_this_area(ada_client: Client) -> None:
+    run = make_run("pilot")
+    worker = enter(ALICE, run)
     delete_personal_data(worker)
-    staff = Client()
-    staff.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    staff = ada_client
     for url in (
         "/admin/crowd/collectionrun/",
         f"/admin/crowd/collectionrun/{run.pk}/change/",

@@ -1,4 +1,4 @@
-"""Status codes and pay: every way a task ends, for both roles (SPEC section 6)."""
+"""Status codes and pay: every way a task ends, for both roles (docs/quality.md)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from chat import matching
-from crowd.models import StatusCode, Worker
+from crowd.models import CollectionRun, StatusCode
 from crowd.services import TaskOutcome, finish_worker, pay_for, record_outcome
-from tests.surveys.journey import arrive, end, fill_pre_chat, make_run, seeker_and_supporter
+from tests.cast import ALICE, ERIN, FRANK, GUS
+from tests.chat.factories import Pair, end, make_pair
+from tests.crowd.factories import enter, quick_run
+from tests.surveys.factories import waiting_seeker
+from tests.tutorial.factories import failed_supporter, trained_supporter
 
 pytestmark = pytest.mark.django_db
 
@@ -33,21 +36,19 @@ SEEKER, SUPPORTER = "seeker", "supporter"
 def test_it_pays_base_times_the_multiplier_of_the_status(
     status: StatusCode, role: str, expected: str
 ) -> None:
-    run = make_run(base_pay=Decimal("2.00"), bonus=Decimal("1.50"))
+    run = quick_run(base_pay=Decimal("2.00"), bonus=Decimal("1.50"))
     assert pay_for(run, role, status) == Decimal(expected)
 
 
 def test_it_refuses_a_failed_training_status_for_a_seeker() -> None:
-    run = make_run()
+    run = quick_run()
     with pytest.raises(ValueError, match="Only supporters"):
         pay_for(run, SEEKER, StatusCode.FAILED_TRAINING)
 
 
-def _pair(run, clients):  # type: ignore[no-untyped-def]
-    conversation = seeker_and_supporter(run, clients[0], clients[1], "alice", "bob")
-    seeker = Worker.objects.get(pk=conversation.seeker_id)
-    supporter = Worker.objects.get(pk=conversation.supporter_id)
-    return conversation, seeker, supporter
+def _pair(run: CollectionRun, alice_client: Client, bob_client: Client) -> Pair:
+    """Alice and Bob arrive in their browsers and are matched."""
+    return make_pair(run, seeker_client=alice_client, supporter_client=bob_client)
 
 
 @pytest.mark.parametrize(
@@ -70,10 +71,11 @@ def test_it_gives_each_ending_its_code_and_pay(
     seeker_stage: str,
     supporter_stage: str,
 ) -> None:
-    run = make_run(base_pay=Decimal("1.00"), bonus=Decimal("0.50"))
-    conversation, seeker, supporter = _pair(run, (alice_client, bob_client))
+    run = quick_run(base_pay=Decimal("1.00"), bonus=Decimal("0.50"))
+    pair = _pair(run, alice_client, bob_client)
+    seeker, supporter = pair.seeker, pair.supporter
 
-    end(conversation, seeker if ender == SEEKER else supporter, reason)
+    end(pair, seeker if ender == SEEKER else supporter, reason)
 
     seeker.refresh_from_db()
     supporter.refresh_from_db()
@@ -86,41 +88,35 @@ def test_it_gives_each_ending_its_code_and_pay(
 
 
 def test_it_pays_a_worker_released_from_the_waiting_room_as_02(
-    alice_client: Client, bob_client: Client
+    erin_client: Client, gus_client: Client
 ) -> None:
-    run = make_run(max_wait_seconds=0, base_pay=Decimal("1.00"), bonus=Decimal("2.00"))
-    alice = arrive(alice_client, run, SEEKER, "alice")
-    fill_pre_chat(alice_client)
-    bob = arrive(bob_client, run, SUPPORTER, "bob")
-    Worker.objects.filter(pk=bob.pk).update(qualification=Worker.Qualification.QUALIFIED)
-    # Nobody to match either of them with: Bob waits in an otherwise empty run of his own.
-    other_run = make_run("other", max_wait_seconds=0)
-    Worker.objects.filter(pk=bob.pk).update(
-        run=other_run, stage="waiting", waiting_since=timezone.now()
-    )
+    run = quick_run(max_wait_seconds=0, base_pay=Decimal("1.00"), bonus=Decimal("2.00"))
+    erin = waiting_seeker(ERIN, run, client=erin_client)
+    # Nobody to match either of them with: Gus waits in an otherwise empty run of his own.
+    other_run = quick_run("other", max_wait_seconds=0)
+    gus = trained_supporter(GUS, other_run, client=gus_client)
 
-    assert matching.release_from_waiting(Worker.objects.get(pk=alice.pk))
-    assert matching.release_from_waiting(Worker.objects.get(pk=bob.pk))
+    assert matching.release_from_waiting(erin)
+    assert matching.release_from_waiting(gus)
 
-    alice.refresh_from_db()
-    bob.refresh_from_db()
-    assert (alice.status_code, alice.stage, alice.pay_total) == ("02", "done", Decimal("2.00"))
-    assert (bob.status_code, bob.stage) == ("02", "done")
-    assert bob.pay_total == pay_for(other_run, SUPPORTER, StatusCode.PARTNER_UNRESPONSIVE)
+    erin.refresh_from_db()
+    gus.refresh_from_db()
+    assert (erin.status_code, erin.stage, erin.pay_total) == ("02", "done", Decimal("2.00"))
+    assert (gus.status_code, gus.stage) == ("02", "done")
+    assert gus.pay_total == pay_for(other_run, SUPPORTER, StatusCode.PARTNER_UNRESPONSIVE)
 
 
-def test_it_records_a_failed_training_as_00(bob_client: Client) -> None:
-    run = make_run(base_pay=Decimal("0.80"))
-    bob = arrive(bob_client, run, SUPPORTER, "bob")
+def test_it_records_a_failed_training_as_00(frank_client: Client) -> None:
+    run = quick_run(base_pay=Decimal("0.80"))
 
-    bob = finish_worker(bob, TaskOutcome.FAILED_TRAINING, post_survey=False)
+    frank = failed_supporter(FRANK, run, client=frank_client)
 
-    assert (bob.status_code, bob.stage, bob.pay_total) == ("00", "done", Decimal("0.80"))
+    assert (frank.status_code, frank.stage, frank.pay_total) == ("00", "done", Decimal("0.80"))
 
 
 def test_it_keeps_the_first_outcome(alice_client: Client) -> None:
-    run = make_run()
-    alice = arrive(alice_client, run, SEEKER, "alice")
+    run = quick_run()
+    alice = enter(ALICE, run, client=alice_client)
     record_outcome(alice, TaskOutcome.LEFT_EARLY)
 
     alice = record_outcome(alice, TaskOutcome.FINISHED)
@@ -130,8 +126,8 @@ def test_it_keeps_the_first_outcome(alice_client: Client) -> None:
 
 
 def test_it_never_moves_a_finished_worker_back(alice_client: Client) -> None:
-    run = make_run()
-    alice = arrive(alice_client, run, SEEKER, "alice")
+    run = quick_run()
+    alice = enter(ALICE, run, client=alice_client)
     finish_worker(alice, TaskOutcome.FINISHED, post_survey=False)
 
     alice = finish_worker(alice, TaskOutcome.LEFT_EARLY, post_survey=True)
@@ -140,8 +136,8 @@ def test_it_never_moves_a_finished_worker_back(alice_client: Client) -> None:
 
 
 def test_it_pays_from_the_outcome_not_from_what_the_browser_says(alice_client: Client) -> None:
-    run = make_run()
-    alice = arrive(alice_client, run, SEEKER, "alice")
+    run = quick_run()
+    alice = enter(ALICE, run, client=alice_client)
     finish_worker(alice, TaskOutcome.LEFT_EARLY, post_survey=False)
 
     alice_client.post("/done/", {"status_code": "03", "pay_total": "100"})

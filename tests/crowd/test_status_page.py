@@ -9,14 +9,16 @@ import pytest
 from django.test import Client
 
 from crowd.services import TaskOutcome, finish_worker
-from tests.surveys.journey import arrive, arrive_mturk, make_run
+from tests.cast import ALICE, FRANK
+from tests.crowd.factories import enter, quick_run
+from tests.tutorial.factories import fail_training
 
 pytestmark = pytest.mark.django_db
 
 
 def test_it_shows_the_code_its_meaning_the_pay_and_the_prolific_link(alice_client: Client) -> None:
-    run = make_run(base_pay=Decimal("1.25"), bonus=Decimal("1.00"), currency="GBP")
-    alice = arrive(alice_client, run, "seeker", "alice")
+    run = quick_run(base_pay=Decimal("1.25"), bonus=Decimal("1.00"), currency="GBP")
+    alice = enter(ALICE, run, client=alice_client)
     alice = finish_worker(alice, TaskOutcome.FINISHED, post_survey=False)
 
     body = alice_client.get("/done/").content.decode()
@@ -30,8 +32,8 @@ def test_it_shows_the_code_its_meaning_the_pay_and_the_prolific_link(alice_clien
 
 
 def test_it_links_with_the_study_code_the_run_maps_to_the_status(alice_client: Client) -> None:
-    run = make_run(site_completion_codes={"02": "C2PARTNER", "03": "C3DONE"})
-    alice = arrive(alice_client, run, "seeker", "alice")
+    run = quick_run(site_completion_codes={"02": "C2PARTNER", "03": "C3DONE"})
+    alice = enter(ALICE, run, client=alice_client)
     finish_worker(alice, TaskOutcome.PARTNER_UNRESPONSIVE, post_survey=False)
 
     body = alice_client.get("/done/").content.decode()
@@ -41,26 +43,26 @@ def test_it_links_with_the_study_code_the_run_maps_to_the_status(alice_client: C
     assert re.search(r'data-testid="completion-code">C2PARTNER<', body)
 
 
-def test_it_posts_the_assignment_to_mturk_external_submit(bob_client: Client) -> None:
-    run = make_run(
+def test_it_posts_the_assignment_to_mturk_external_submit(frank_client: Client) -> None:
+    run = quick_run(
         completion_mode="mturk",
         completion_url_template="https://workersandbox.mturk.com/mturk/externalSubmit",
     )
-    bob = arrive_mturk(bob_client, run, "supporter", "WBOB1")
-    bob = finish_worker(bob, TaskOutcome.FAILED_TRAINING, post_survey=False)
+    # Frank arrives from MTurk (workerId WFRANK1) and fails the training quiz.
+    frank = fail_training(enter(FRANK, run, client=frank_client, mturk=True))
 
-    body = bob_client.get("/done/").content.decode()
+    body = frank_client.get("/done/").content.decode()
 
     assert 'action="https://workersandbox.mturk.com/mturk/externalSubmit"' in body
-    assert 'name="assignmentId" value="A-WBOB1"' in body
-    assert f'name="completionCode" value="{bob.completion_code}"' in body
+    assert 'name="assignmentId" value="A-WFRANK1"' in body
+    assert f'name="completionCode" value="{frank.completion_code}"' in body
     assert "00 — Did not pass the training" in body
     assert "app.prolific.com" not in body
 
 
 def test_it_shows_only_the_code_when_the_run_has_no_return_link(alice_client: Client) -> None:
-    run = make_run(completion_mode="none")
-    alice = arrive(alice_client, run, "seeker", "alice")
+    run = quick_run(completion_mode="none")
+    alice = enter(ALICE, run, client=alice_client)
     alice = finish_worker(alice, TaskOutcome.LEFT_EARLY, post_survey=False)
 
     body = alice_client.get("/done/").content.decode()
@@ -71,8 +73,8 @@ def test_it_shows_only_the_code_when_the_run_has_no_return_link(alice_client: Cl
 
 
 def test_it_sends_a_worker_who_is_not_done_to_their_stage(alice_client: Client) -> None:
-    run = make_run()
-    arrive(alice_client, run, "seeker", "alice")
+    run = quick_run()
+    enter(ALICE, run, client=alice_client)
     assert alice_client.get("/done/")["Location"] == "/surveys/pre-chat/"
 
 

@@ -1,4 +1,4 @@
-"""The export writes SPEC section 8 exactly, and nothing personal."""
+"""The export writes the layout of docs/dataset.md exactly, and nothing personal."""
 
 from __future__ import annotations
 
@@ -11,13 +11,22 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from chat.dataset.exporting import exportable_conversations, write_export_file
-from chat.models import Conversation, Utterance
-from crowd.models import CollectionRun, Worker
-from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
+from chat.models import Conversation
+from crowd.privacy import delete_personal_data
+from quality.judging import judge_pending
+from tests.cast import ALICE, BOB, CAROL, DAVE
+from tests.chat.factories import end, make_pair, post_chat_surveys, rate, say
+from tests.crowd.factories import quick_run
 from tests.dataset.helpers import export_file, import_file, raw_record, write_raw
+from tests.quality.factories import make_conversation
+
+# 25 words: inside the run's 20-80.
+BREAKUP = (
+    "My partner left me last week after four years together, and I keep going over what I "
+    "could have done differently to make it work."
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -41,60 +50,43 @@ def _ordered(text: str) -> Any:
 
 
 def _live_conversation() -> Conversation:
-    """A chat collected on the platform: real workers, an email, a supporter survey."""
-    run = CollectionRun.get_default()
-    alice = Worker.objects.create(
-        run=run, role="seeker", provider="prolific", external_id="alice-prolific-5f3a"
+    """A chat collected on the platform: Alice and Bob, an email, a supporter survey.
+
+    Alice rated Bob's line 5, so her next line carries the feedback. Three lines are too short
+    for the rules ever to approve, so the exports below ask for every ended conversation.
+    """
+    pair = make_pair(
+        quick_run(feedback_every=1),
+        pre_chat={
+            "emotion_type": "sadness",
+            "problem_type": "breakup with partner",
+            "situation": BREAKUP,
+        },
     )
-    bob = Worker.objects.create(
-        run=run, role="supporter", provider="prolific", external_id="bob-prolific-77c1"
+    say(pair, pair.seeker, "hi")
+    say(pair, pair.supporter, "Hello there", strategy="Question")
+    rate(pair, pair.seeker, 5)
+    say(pair, pair.seeker, "sad")
+    end(pair, pair.seeker, "finished")
+    post_chat_surveys(
+        pair,
+        seeker={
+            "final_emotion_intensity": 2,
+            "empathy": 5,
+            "relevance": 4,
+            "question1": "kind",
+            "email": "alice@example.org",
+        },
+        supporter={"seeker_detail": 5, "question1": ""},
     )
-    conversation = Conversation.objects.create(
-        run=run,
-        seeker=alice,
-        supporter=bob,
-        experience_type="Current Experience",
-        emotion_type="sadness",
-        problem_type="breakup with partner",
-        situation="My partner left me last week.",
-        initial_emotion_intensity=4,
-        state=Conversation.State.ENDED,
-        end_reason=Conversation.EndReason.FINISHED,
-        quality_status=Conversation.QualityStatus.APPROVED,
-    )
-    Utterance.objects.bulk_create(
-        [
-            Utterance(conversation=conversation, position=1, speaker="seeker", text="hi"),
-            Utterance(
-                conversation=conversation,
-                position=2,
-                speaker="supporter",
-                text="Hello there",
-                strategy="Question",
-            ),
-            Utterance(
-                conversation=conversation, position=3, speaker="seeker", text="sad", feedback=5
-            ),
-        ]
-    )
-    SeekerPostChatSurvey.objects.create(
-        conversation=conversation,
-        worker=alice,
-        final_emotion_intensity=2,
-        empathy=5,
-        relevance=4,
-        question1="kind",
-        email="alice@example.org",
-    )
-    SupporterPostChatSurvey.objects.create(conversation=conversation, worker=bob, seeker_detail=5)
-    return conversation
+    return pair.conversation
 
 
 def test_it_writes_keys_in_order_with_string_scores(tmp_path: Path) -> None:
     _live_conversation()
     target = tmp_path / "out.json"
 
-    export_file("--output", str(target))
+    export_file("--status", "all", "--output", str(target))
 
     [conversation] = _ordered(target.read_text(encoding="utf-8"))
     assert [key for key, _ in conversation] == TOP_KEYS
@@ -128,13 +120,17 @@ def test_it_never_exports_personal_data(tmp_path: Path) -> None:
     conversation = _live_conversation()
     target = tmp_path / "out.json"
 
-    export_file("--output", str(target))
-    export_file("--format", "jsonl", "--output", str(tmp_path / "out.jsonl"))
+    export_file("--status", "all", "--output", str(target))
+    export_file("--status", "all", "--format", "jsonl", "--output", str(tmp_path / "out.jsonl"))
 
+    workers = [conversation.seeker, conversation.supporter]
     for text in (target.read_text(), (tmp_path / "out.jsonl").read_text()):
+        assert BREAKUP in text  # the conversation is there
         assert "alice@example.org" not in text
-        assert "alice-prolific-5f3a" not in text
-        assert "bob-prolific-77c1" not in text
+        for worker in workers:
+            assert worker is not None
+            for value in (worker.external_id, worker.study_id, worker.assignment_id):
+                assert value and value not in text
         assert conversation.seeker.completion_code not in text  # type: ignore[union-attr]
         assert "email" not in text
 
@@ -181,14 +177,17 @@ def test_it_writes_the_jsonl_layout(tmp_path: Path) -> None:
 
 
 def test_it_exports_only_what_the_status_asks_and_never_withdrawn(tmp_path: Path) -> None:
-    records = [raw_record(situation=name) for name in ("kept", "pending", "withdrawn", "active")]
-    import_file(write_raw(tmp_path / "in.json", records))
-    by_situation = {c.situation: c for c in Conversation.objects.all()}
-    Conversation.objects.filter(pk=by_situation["pending"].pk).update(quality_status="pending")
-    Conversation.objects.filter(pk=by_situation["withdrawn"].pk).update(withdrawn_at=timezone.now())
-    Conversation.objects.filter(pk=by_situation["active"].pk).update(
-        state=Conversation.State.ACTIVE, quality_status="pending"
-    )
+    # Alice and Bob's chat, approved by the rules; then Alice asked for her data to be deleted.
+    withdrawn = make_conversation(seeker=ALICE, supporter=BOB)
+    judge_pending()
+    withdrawn.refresh_from_db()
+    assert withdrawn.quality_status == "approved" and withdrawn.seeker is not None
+    delete_personal_data(withdrawn.seeker)
+    # Carol and Dave are still chatting (pending, not ended).
+    make_conversation(seeker=CAROL, supporter=DAVE, state="active", end_reason="")
+    import_file(write_raw(tmp_path / "in.json", [raw_record(situation="kept")]))
+    pending = write_raw(tmp_path / "pending.json", [raw_record(situation="pending")])
+    import_file(pending, "--status", "pending")
 
     export_file("--output", str(tmp_path / "approved.json"))
     export_file("--status", "all", "--output", str(tmp_path / "all.json"))

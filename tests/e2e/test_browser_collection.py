@@ -1,11 +1,12 @@
 """One whole collection, end to end, through the real pages, a real worker and the export.
 
-A help-seeker (Prolific link, phone) and a supporter (MTurk link, desktop) arrive, consent; the
-supporter passes the tutorial quiz, the seeker fills the pre-chat survey; they are matched, chat
-ten turns with strategies and feedback, the seeker ends it, both fill their post-chat surveys and
-see status 03 with a completion code. A real Celery worker process then judges the conversation
-and writes a release; the release file and `export_esconv` must hold exactly the conversation
-that was typed, in the ESConv layout of SPEC section 8, and no personal data.
+Alice, a help-seeker (Prolific link, phone), and Bob, a supporter (MTurk link, desktop), the cast
+of tests/cast.py, arrive and consent; Bob passes the tutorial quiz, Alice fills the pre-chat
+survey; they are matched, chat ten turns with strategies and feedback, Alice ends it, both fill
+their post-chat surveys and see status 03 with a completion code. A real Celery worker process
+then judges the conversation and writes a release; the release file and `export_esconv` must
+hold exactly the conversation that was typed, in the ESConv layout of docs/dataset.md, and no
+personal data.
 
 Run it alone (it needs Chromium and Redis; under CI=true their absence is a failure):
 `TEST_REDIS_URL=redis://127.0.0.1:6379/9 .venv/bin/pytest tests/e2e -m browser`.
@@ -43,7 +44,7 @@ SEEKER_SESSION = "SESSe2e88310"
 SUPPORTER_WORKER_ID = "A3MTURKSUPP9Q2"
 SUPPORTER_ASSIGNMENT = "ASSIGNe2e40172"
 SUPPORTER_HIT = "HITe2e61f0d"
-SEEKER_EMAIL = "sam.e2e.seeker@example.org"
+SEEKER_EMAIL = "alice.e2e.seeker@example.org"
 PERSONAL_DATA = [
     SEEKER_PID,
     SEEKER_STUDY,
@@ -128,7 +129,7 @@ def _arrive(page: Page, url: str) -> None:
 
 
 def _expected_conversation() -> dict[str, Any]:
-    """The conversation as SPEC section 8 says it must be exported, built from what was typed."""
+    """The conversation as docs/dataset.md says it must be exported, built from what was typed."""
     dialog: list[dict[str, Any]] = []
     scores = iter(FEEDBACK_SCORES)
     for turn, (strategy, text) in enumerate(SUPPORTER_LINES):
@@ -291,10 +292,10 @@ def test_it_collects_a_conversation_from_entry_links_to_the_released_file(
         seeker.wait_for_url("**/chat/room/", timeout=20_000)
         expect(supporter.locator("#conn")).to_have_text("live")
         expect(seeker.locator("#conn")).to_have_text("live")
-        sam = Worker.objects.get(run=run, external_id=SEEKER_PID)
-        alice = Worker.objects.get(run=run, external_id=SUPPORTER_WORKER_ID)
-        assert (sam.provider, alice.provider) == (Worker.Provider.PROLIFIC, Worker.Provider.MTURK)
-        assert alice.qualification == Worker.Qualification.QUALIFIED
+        alice = Worker.objects.get(run=run, external_id=SEEKER_PID)
+        bob = Worker.objects.get(run=run, external_id=SUPPORTER_WORKER_ID)
+        assert (alice.provider, bob.provider) == (Worker.Provider.PROLIFIC, Worker.Provider.MTURK)
+        assert bob.qualification == Worker.Qualification.QUALIFIED
 
         # 4. Ten turns, then the seeker ends the conversation.
         _chat(seeker, supporter)
@@ -307,17 +308,17 @@ def test_it_collects_a_conversation_from_entry_links_to_the_released_file(
         supporter.wait_for_url("**/surveys/post-chat/")
         _fill_seeker_post_chat(seeker)
         _fill_supporter_post_chat(supporter)
-        _expect_final_page(seeker, sam)
-        _expect_final_page(supporter, alice)
+        _expect_final_page(seeker, alice)
+        _expect_final_page(supporter, bob)
         save_screenshot(seeker, "e2e-seeker-done")
         save_screenshot(supporter, "e2e-supporter-done")
     finally:
         desktop.close()
         phone.close()
 
-    conversation = Conversation.objects.get(seeker=sam, supporter=alice)
+    conversation = Conversation.objects.get(seeker=alice, supporter=bob)
     assert (conversation.end_reason, conversation.quality_status) == ("finished", "pending")
-    assert (sam.status_code, alice.status_code) == ("03", "03")
+    assert (alice.status_code, bob.status_code) == ("03", "03")
 
     # 6. A real worker process judges it: the task goes through Redis, never eagerly.
     assert celery_app.conf.task_always_eager is False

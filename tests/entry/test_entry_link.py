@@ -6,39 +6,43 @@ import pytest
 from django.test import Client
 
 from crowd.models import Worker
+from tests.cast import ALICE, BOB
 
 pytestmark = pytest.mark.django_db
 
-PROLIFIC = "/start/?role=supporter&PROLIFIC_PID=alice01&STUDY_ID=study9&SESSION_ID=sess3"
+# Bob, a supporter, arriving from Prolific.
+PROLIFIC = f"/start/?role=supporter&PROLIFIC_PID={BOB.pid}&STUDY_ID=study9&SESSION_ID=sess3"
 
 
 def test_it_creates_a_prolific_worker_and_shows_consent(client: Client) -> None:
     response = client.get(PROLIFIC)
     assert response.status_code == 302
     assert response["Location"] == "/consent/"
-    alice = Worker.objects.get()
-    assert (alice.provider, alice.external_id, alice.study_id, alice.assignment_id) == (
+    bob = Worker.objects.get()
+    assert (bob.provider, bob.external_id, bob.study_id, bob.assignment_id) == (
         "prolific",
-        "alice01",
+        "bob",
         "study9",
         "sess3",
     )
-    assert alice.role == "supporter"
-    assert alice.qualification == "not_started"
-    assert client.session["worker_id"] == alice.pk
+    assert bob.role == "supporter"
+    assert bob.qualification == "not_started"
+    assert client.session["worker_id"] == bob.pk
     page = client.get("/consent/")
     assert page.status_code == 200
     assert b"supporter" in page.content
 
 
-def test_it_creates_an_mturk_worker() -> None:
-    client = Client()
-    response = client.get("/start/?role=seeker&workerId=BOB42&assignmentId=A1&hitId=H1")
+def test_it_creates_an_mturk_worker(alice_client: Client) -> None:
+    # Alice, a seeker, arriving from MTurk.
+    response = alice_client.get(
+        f"/start/?role=seeker&workerId={ALICE.mturk_id}&assignmentId=A1&hitId=H1"
+    )
     assert response.status_code == 302
-    bob = Worker.objects.get()
-    assert (bob.provider, bob.external_id, bob.assignment_id, bob.hit_id, bob.role) == (
+    alice = Worker.objects.get()
+    assert (alice.provider, alice.external_id, alice.assignment_id, alice.hit_id, alice.role) == (
         "mturk",
-        "BOB42",
+        "WALICE1",
         "A1",
         "H1",
         "seeker",
@@ -77,7 +81,7 @@ def test_it_explains_a_bad_link_without_creating_anyone(
 
 def test_it_refuses_the_same_id_in_another_role(client: Client) -> None:
     client.get(PROLIFIC)
-    response = client.get("/start/?role=seeker&PROLIFIC_PID=alice01")
+    response = client.get(f"/start/?role=seeker&PROLIFIC_PID={BOB.pid}")
     assert response.status_code == 400
     assert b"already takes part as a supporter" in response.content
     assert Worker.objects.get().role == "supporter"
@@ -89,21 +93,22 @@ def test_it_asks_an_unknown_browser_to_use_the_task_link(client: Client) -> None
     assert b"task link" in response.content
 
 
-def test_it_requires_the_consent_box_and_then_moves_a_seeker_on(client: Client) -> None:
-    client.get("/start/?role=seeker&PROLIFIC_PID=carol7")
+def test_it_requires_the_consent_box_and_then_moves_a_seeker_on(alice_client: Client) -> None:
+    client = alice_client
+    client.get(f"/start/?role=seeker&PROLIFIC_PID={ALICE.pid}")
     refused = client.post("/consent/", {})
     assert refused.status_code == 400
     assert b"tick the box" in refused.content
     assert Worker.objects.get().stage == "consent"
     accepted = client.post("/consent/", {"agree": "yes"})
     assert accepted.status_code == 302
-    carol = Worker.objects.get()
-    assert carol.stage == "pre_survey"
-    assert carol.consented_at is not None
+    alice = Worker.objects.get()
+    assert alice.stage == "pre_survey"
+    assert alice.consented_at is not None
 
 
 def test_it_moves_a_consenting_supporter_into_training(client: Client) -> None:
     client.get(PROLIFIC)
     client.post("/consent/", {"agree": "yes"})
-    alice = Worker.objects.get()
-    assert (alice.stage, alice.qualification) == ("tutorial", "in_training")
+    bob = Worker.objects.get()
+    assert (bob.stage, bob.qualification) == ("tutorial", "in_training")

@@ -1,48 +1,73 @@
-"""Hand-made conversations for the quality tests, built directly with the ORM models.
+"""Conversations for the quality tests, built through the services in the live chat's shapes.
 
-Every seeker utterance has `seeker_words[i]` words and every supporter utterance
-`supporter_words[i]` words, so a test can put an average exactly at, just below or just
-above a threshold.
+`make_conversation` takes a seeker and a supporter through the real journey (entry link, consent,
+pre-chat survey, the training quiz, matching: tests/chat/factories.py), then they write through
+`chat.messages` alternately, the seeker first: seeker line i has `seeker_words[i]` words and
+supporter line j `supporter_words[j]` words, so a test can put an average exactly at, just below
+or just above a threshold. `feedback` scores are given on the prompts before the last seeker
+lines (`chat.messages.answer_feedback`: each lands on the next seeker utterance), the chat ends
+through `chat.endings` with `end_reason`, and whoever the ending sends to the post-chat survey
+answers it through the survey services (a worker sent straight to the status page answers none).
+
+Shapes only an import makes (`end_reason="imported"`: no workers, a missing intensity or survey
+score, a status set by the import) go through `chat.dataset.importing.import_esconv_file`
+with a one-record ESConv file of the same dialog.
+
+Workers are outside the story unless a test names them (`seeker=CAROL, supporter=DAVE`).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from django.contrib.auth.models import User
+from django.db import transaction
 
-from chat.models import Conversation, Utterance
+from chat.dataset.importing import import_esconv_file
+from chat.models import Conversation
 from crowd import vocabulary
 from crowd.models import CollectionRun, Worker
-from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
+from tests.cast import Actor, extra
+from tests.chat.factories import converse, end_as, make_pair, post_chat_surveys, words
+from tests.crowd.factories import quick_run
+from tests.surveys.factories import SITUATION
+from tests.tutorial.factories import load_content
 
 _ids = itertools.count(1)
 
-SURVEY = object()  # sentinel: "the default full survey"
+
+def quality_run(name: str = "quality") -> CollectionRun:
+    """The run of these conversations: chats may end at once, and every supporter message asks
+    for feedback (so a score can sit on any seeker line but the first)."""
+    return CollectionRun.objects.filter(name=name).first() or quick_run(name, feedback_every=1)
 
 
-def words(n: int) -> str:
-    return " ".join(["word"] * n)
+def _lengths(value: Sequence[int] | int, count: int, who: str) -> list[int]:
+    lengths = [value] * count if isinstance(value, int) else list(value)
+    if len(lengths) != count:
+        raise ValueError(f"{count} {who} utterances need {count} lengths, not {len(lengths)}")
+    return lengths
 
 
-def make_worker(role: str, *, qualified: bool = False, name: str = "") -> Worker:
-    return Worker.objects.create(
-        run=CollectionRun.get_default(),
-        role=role,
-        provider=Worker.Provider.PROLIFIC,
-        external_id=name or f"w{next(_ids)}",
-        qualification=(
-            Worker.Qualification.QUALIFIED if qualified else Worker.Qualification.NOT_APPLICABLE
-        ),
-    )
+def _strategies(strategy: Sequence[str] | str, count: int) -> list[str]:
+    return [strategy] * count if isinstance(strategy, str) else list(strategy)
 
 
-def make_staff(name: str) -> User:
-    return User.objects.create_user(name, password="pw-" + name, is_staff=True)
+def make_conversation(**kwargs: Any) -> Conversation:
+    """A conversation alternating seeker and supporter, the seeker first (see _build).
+
+    Built in one transaction: the services' own transactions become savepoints, so a test
+    with committed data (transaction=True) pays one commit per conversation, not fifty.
+    """
+    with transaction.atomic():
+        return _build(**kwargs)
 
 
-def make_conversation(
+def _build(
     *,
     utterances: int = 16,
     seeker_words: Sequence[int] | int = 6,
@@ -56,73 +81,147 @@ def make_conversation(
     seeker_survey: bool = True,
     seeker_detail: int | None = 4,
     feedback: Sequence[int] = (),
-    strategy: str = "Question",
+    strategy: Sequence[str] | str = "Question",
     status: str = Conversation.QualityStatus.PENDING,
+    copies_example: bool = False,
+    run: CollectionRun | None = None,
+    seeker: Actor | None = None,
+    supporter: Actor | None = None,
 ) -> Conversation:
-    """A conversation alternating seeker, supporter (seeker first). `feedback` scores go on the
-    last seeker utterances, in order."""
-    conversation = Conversation.objects.create(
-        run=CollectionRun.get_default(),
-        experience_type="Current Experience",
-        emotion_type="anxiety",
-        problem_type="job crisis",
-        situation="I am afraid of losing my job.",
-        initial_emotion_intensity=initial,
-        state=state,
-        end_reason=end_reason,
-        quality_status=status,
-    )
-    n_seeker = (utterances + 1) // 2
-    n_supporter = utterances // 2
-    seeker_lengths = (
-        [seeker_words] * n_seeker if isinstance(seeker_words, int) else list(seeker_words)
-    )
-    supporter_lengths = (
-        [supporter_words] * n_supporter
-        if isinstance(supporter_words, int)
-        else list(supporter_words)
-    )
-    assert len(seeker_lengths) == n_seeker and len(supporter_lengths) == n_supporter
-    scores: list[int | None] = [None] * (n_seeker - len(feedback)) + list(feedback)
-    rows = []
-    for position in range(utterances):
-        if position % 2 == 0:
-            i = position // 2
-            rows.append(
-                Utterance(
-                    conversation=conversation,
-                    position=position,
-                    speaker=vocabulary.SEEKER,
-                    text=words(seeker_lengths[i]) + "\n",
-                    feedback=scores[i],
-                )
-            )
-        else:
-            rows.append(
-                Utterance(
-                    conversation=conversation,
-                    position=position,
-                    speaker=vocabulary.SUPPORTER,
-                    text=words(supporter_lengths[position // 2]),
-                    strategy=strategy,
-                )
-            )
-    Utterance.objects.bulk_create(rows)
-    if seeker_survey:
-        SeekerPostChatSurvey.objects.create(
-            conversation=conversation,
-            final_emotion_intensity=final,
-            empathy=empathy,
-            relevance=relevance,
+    """A conversation alternating seeker and supporter, the seeker first. `feedback` scores go
+    on the last seeker utterances, in order; `copies_example`: the last supporter line copies a
+    tutorial example (the chat flags it). With the defaults every approval criterion is exactly
+    at its threshold."""
+    n_seeker, n_supporter = (utterances + 1) // 2, utterances // 2
+    seeker_lengths = _lengths(seeker_words, n_seeker, "seeker")
+    supporter_lengths = _lengths(supporter_words, n_supporter, "supporter")
+    strategies = _strategies(strategy, n_supporter)
+    scores = dict(enumerate(feedback, start=n_seeker - len(feedback)))
+    if end_reason == Conversation.EndReason.IMPORTED:
+        if copies_example or seeker or supporter or state != Conversation.State.ENDED:
+            raise ValueError("an imported conversation has no workers, flags or live state")
+        return _imported(
+            seeker_lengths,
+            supporter_lengths,
+            strategies,
+            scores,
+            scores_of_seeker={
+                "initial_emotion_intensity": initial,
+                **(
+                    {"empathy": empathy, "relevance": relevance, "final_emotion_intensity": final}
+                    if seeker_survey
+                    else {}
+                ),
+            },
+            seeker_detail=seeker_detail,
+            status=status,
+            run=run,
         )
-    if seeker_detail is not None:
-        SupporterPostChatSurvey.objects.create(
-            conversation=conversation, seeker_detail=seeker_detail
+    live_only = {"initial": initial} | (
+        {"final": final, "empathy": empathy, "relevance": relevance} if seeker_survey else {}
+    )
+    if None in live_only.values():
+        missing = [name for name, value in live_only.items() if value is None]
+        raise ValueError(f"the live forms require {missing}: only imports lack them")
+    if status != Conversation.QualityStatus.PENDING:
+        raise ValueError("a live conversation starts pending; judge or review it to change that")
+    number = next(_ids)
+    pair = make_pair(
+        run or quality_run(),
+        seeker=seeker or extra(vocabulary.SEEKER, number),
+        supporter=supporter or extra(vocabulary.SUPPORTER, number),
+        pre_chat={"initial_emotion_intensity": initial},
+    )
+    copied = {n_supporter - 1: _a_tutorial_example()} if copies_example else {}
+    converse(
+        pair,
+        seeker_words=seeker_lengths,
+        supporter_words=supporter_lengths,
+        strategy=strategies,
+        feedback=scores,
+        supporter_texts=copied,
+    )
+    if state == Conversation.State.ACTIVE:
+        if end_reason:
+            raise ValueError("an active conversation has no end reason yet")
+        return pair.conversation
+    end_as(pair, end_reason)
+    pair.refresh()
+    seeker_answers = (
+        {"final_emotion_intensity": final, "empathy": empathy, "relevance": relevance}
+        if seeker_survey
+        else None
+    )
+    supporter_answers = {"seeker_detail": seeker_detail} if seeker_detail is not None else None
+    post_chat_surveys(
+        pair,
+        seeker=seeker_answers if pair.seeker.stage == Worker.Stage.POST_SURVEY else None,
+        supporter=supporter_answers if pair.supporter.stage == Worker.Stage.POST_SURVEY else None,
+    )
+    pair.conversation.refresh_from_db()
+    return pair.conversation
+
+
+def _a_tutorial_example() -> str:
+    """A supporter example of the tutorial the supporter was trained on, word for word."""
+    longest = max(load_content(), key=lambda subtask: len(subtask.example_supporter.split()))
+    return longest.example_supporter
+
+
+def _imported(
+    seeker_lengths: list[int],
+    supporter_lengths: list[int],
+    strategies: list[str],
+    scores: dict[int, int],
+    *,
+    scores_of_seeker: dict[str, int | None],
+    seeker_detail: int | None,
+    status: str,
+    run: CollectionRun | None,
+) -> Conversation:
+    """The same dialog as a one-record raw ESConv file, imported like a released dataset."""
+    dialog: list[dict[str, Any]] = []
+    for i, length in enumerate(seeker_lengths):
+        annotation = {"feedback": str(scores[i])} if i in scores else {}
+        dialog.append(
+            {"speaker": "seeker", "annotation": annotation, "content": words(length) + "\n"}
         )
-    return conversation
+        if i < len(supporter_lengths):
+            dialog.append(
+                {
+                    "speaker": "supporter",
+                    "annotation": {"strategy": strategies[i]},
+                    "content": words(supporter_lengths[i]),
+                }
+            )
+    # A unique situation: the import skips a record it already holds (same fingerprint).
+    situation = f"{SITUATION} (record {next(_ids)})"
+    record = {
+        "experience_type": "Current Experience",
+        "emotion_type": "anxiety",
+        "problem_type": "job crisis",
+        "situation": situation,
+        "survey_score": {
+            "seeker": {
+                key: str(value) for key, value in scores_of_seeker.items() if value is not None
+            },
+            "supporter": {"relevance": str(seeker_detail)} if seeker_detail is not None else {},
+        },
+        "dialog": dialog,
+        "seeker_question1": "",
+        "seeker_question2": "",
+        "supporter_question1": "",
+        "supporter_question2": "",
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "record.json"
+        path.write_text(json.dumps([record]), encoding="utf-8")
+        result = import_esconv_file(path, status=status, run_name=run.name if run else None)
+    assert result.imported == 1, result
+    return Conversation.objects.get(situation=situation)
 
 
 def averaging(target_total: int, count: int) -> list[int]:
     """`count` lengths summing to `target_total`, as even as possible."""
-    base, extra = divmod(target_total, count)
-    return [base + 1] * extra + [base] * (count - extra)
+    base, extra_words = divmod(target_total, count)
+    return [base + 1] * extra_words + [base] * (count - extra_words)

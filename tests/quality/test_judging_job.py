@@ -12,11 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat.models import Conversation
-from crowd.models import CollectionRun
 from quality.judging import judge_pending
 from quality.models import Decision, JudgingClaim, Review
+from quality.review import claim_for_review, decide_review
 from quality.rule_sets import current_rule_set, save_rule_set_version
-from tests.quality.factories import make_conversation, make_staff
+from tests.cast import RITA, account
+from tests.quality.factories import make_conversation, quality_run
 
 pytestmark = pytest.mark.django_db
 
@@ -57,8 +58,10 @@ def test_it_takes_over_a_claim_left_by_a_dead_job() -> None:
 
 
 def test_it_does_not_judge_a_conversation_twice_when_another_job_finished_it() -> None:
-    # A second job listed the id while it was pending, but the first job judged it meanwhile.
-    conversation = make_conversation(status="approved")
+    # A second job listed the id while it was pending, but the first job judged it meanwhile:
+    # only the status that job wrote matters here (its decision is its own).
+    conversation = make_conversation()
+    Conversation.objects.filter(pk=conversation.pk).update(quality_status="approved")
     counts = judge_pending()
     assert counts.judged == 0
     assert not Decision.objects.filter(conversation=conversation).exists()
@@ -91,10 +94,11 @@ def test_rejudge_applies_a_new_rule_set_but_keeps_reviewer_decisions() -> None:
     judge_pending()
     reviewed.refresh_from_db()
     assert reviewed.quality_status == "review"
-    Review.objects.create(
-        conversation=reviewed, reviewer=make_staff("alice"), verdict="approved", reason="fine"
-    )
-    Conversation.objects.filter(pk=reviewed.pk).update(quality_status="approved")
+    # Rita, a reviewer, approves it through the review queue.
+    rita = account(RITA)
+    claim_for_review(reviewed, rita)
+    decide_review(reviewed, rita, "approved", "fine")
+    assert Review.objects.get(conversation=reviewed).reviewer == rita
 
     rules = current_rule_set()
     rules.min_utterances = 20
@@ -121,10 +125,8 @@ def test_the_command_prints_counts() -> None:
 
 
 def test_the_command_limits_to_a_run() -> None:
-    mine = make_conversation()  # in the default run
-    other = CollectionRun.objects.create(name="pilot")
-    theirs = make_conversation()
-    Conversation.objects.filter(pk=theirs.pk).update(run=other)
+    mine = make_conversation()  # in the quality tests' own run
+    theirs = make_conversation(run=quality_run("pilot"))
     out = StringIO()
     call_command("run_quality_control", "--run", "pilot", "--no-release", stdout=out)
     mine.refresh_from_db()

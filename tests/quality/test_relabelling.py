@@ -2,35 +2,58 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
 from chat.models import Conversation, Utterance
 from crowd import vocabulary
-from crowd.models import Worker
+from crowd.models import CollectionRun, Worker
 from quality.errors import QualityError
+from quality.judging import judge_pending
 from quality.models import Flag, Relabel, RelabelAssignment
 from quality.relabelling import assign_relabelling
 from quality.rule_sets import current_rule_set, save_rule_set_version
 from quality.selectors import cohen_kappa
-from tests.quality.factories import make_conversation, make_staff, make_worker
+from tests.cast import ALICE, CAROL, DAVE, GUS, SAM, Actor, extra
+from tests.crowd.factories import enter, rejoin
+from tests.quality.factories import make_conversation, quality_run
+from tests.tutorial.factories import trained_supporter, trainee
 
 pytestmark = pytest.mark.django_db
 
 
 def as_worker(worker: Worker) -> Client:
-    client = Client()
-    session = client.session
-    session["worker_id"] = worker.pk
-    session.save()
-    return client
+    """A browser of the worker, opened from their own entry link."""
+    return rejoin(Client(), worker)
+
+
+def relabellers_run() -> CollectionRun:
+    """The re-labellers' own run: once qualified they wait there, so the conversations built
+    in the quality run never pair a seeker with one of them."""
+    return quality_run("relabellers")
+
+
+def qualified(actor: Actor) -> Worker:
+    return trained_supporter(actor, relabellers_run())
+
+
+def imported_approved(**kwargs: Any) -> Conversation:
+    """An approved conversation of imported data: two supporter lines, labelled Question."""
+    return make_conversation(
+        end_reason="imported",
+        status="approved",
+        utterances=4,
+        seeker_words=[6, 6],
+        supporter_words=[8, 8],
+        **kwargs,
+    )
 
 
 @pytest.fixture
 def approved() -> Conversation:
-    return make_conversation(
-        status="approved", utterances=4, seeker_words=[6, 6], supporter_words=[8, 8]
-    )
+    return imported_approved()
 
 
 def supporter_lines(conversation: Conversation) -> list[Utterance]:
@@ -49,54 +72,55 @@ def relabel_through_the_page(worker: Worker, conversation: Conversation, labels:
 
 
 def test_staff_assign_approved_conversations_to_qualified_supporters(
-    approved: Conversation,
+    approved: Conversation, rita_client: Client
 ) -> None:
-    dana = make_worker("supporter", qualified=True, name="dana")
-    staff = Client()
-    staff.force_login(make_staff("alice"))
-    response = staff.post(
-        "/quality/relabelling/assign/", {"conversations": [approved.pk], "workers": [dana.pk]}
+    dave = qualified(DAVE)
+    response = rita_client.post(
+        "/quality/relabelling/assign/", {"conversations": [approved.pk], "workers": [dave.pk]}
     )
     assert response.status_code == 302
     assignment = RelabelAssignment.objects.get()
     assert (assignment.conversation, assignment.worker, assignment.assigned_by.username) == (
         approved,
-        dana,
-        "alice",
+        dave,
+        "rita",
     )
     # Assigning twice creates nothing new.
-    assert assign_relabelling([approved], [dana]) == 0
+    assert assign_relabelling([approved], [dave]) == 0
 
 
 def test_it_refuses_unqualified_workers_and_unapproved_conversations(
     approved: Conversation,
 ) -> None:
-    trainee = make_worker("supporter", name="trainee")
-    seeker = make_worker("seeker", name="sam")
-    dana = make_worker("supporter", qualified=True, name="dana")
+    sam = trainee(SAM, relabellers_run())
+    alice = enter(ALICE, relabellers_run())
+    dave = qualified(DAVE)
     pending = make_conversation()
     with pytest.raises(QualityError, match="not a qualified supporter"):
-        assign_relabelling([approved], [trainee])
+        assign_relabelling([approved], [sam])
     with pytest.raises(QualityError, match="not a qualified supporter"):
-        assign_relabelling([approved], [seeker])
+        assign_relabelling([approved], [alice])
     with pytest.raises(QualityError, match="is not approved"):
-        assign_relabelling([pending], [dana])
+        assign_relabelling([pending], [dave])
     assert not RelabelAssignment.objects.exists()
 
 
-def test_a_supporter_never_relabels_their_own_conversation(approved: Conversation) -> None:
-    dana = make_worker("supporter", qualified=True, name="dana")
-    Conversation.objects.filter(pk=approved.pk).update(supporter=dana)
-    approved.refresh_from_db()
-    assert assign_relabelling([approved], [dana]) == 0
+def test_a_supporter_never_relabels_their_own_conversation() -> None:
+    # Carol and Dave's chat, approved by the rules.
+    theirs = make_conversation(seeker=CAROL, supporter=DAVE)
+    judge_pending()
+    theirs.refresh_from_db()
+    assert theirs.quality_status == "approved"
+    assert theirs.supporter is not None
+    assert assign_relabelling([theirs], [theirs.supporter]) == 0
 
 
 def test_the_relabel_page_shows_the_strategy_picker_and_hides_the_original_label(
     approved: Conversation,
 ) -> None:
-    dana = make_worker("supporter", qualified=True, name="dana")
-    assign_relabelling([approved], [dana])
-    client = as_worker(dana)
+    dave = qualified(DAVE)
+    assign_relabelling([approved], [dave])
+    client = as_worker(dave)
     listing = client.get("/quality/relabel/")
     assert listing.status_code == 200
     assignment = RelabelAssignment.objects.get()
@@ -108,37 +132,37 @@ def test_the_relabel_page_shows_the_strategy_picker_and_hides_the_original_label
 
 
 def test_outsiders_cannot_relabel(approved: Conversation) -> None:
-    dana = make_worker("supporter", qualified=True, name="dana")
-    erin = make_worker("supporter", qualified=True, name="erin")
-    sam = make_worker("seeker", name="sam")
-    assign_relabelling([approved], [dana])
+    dave = qualified(DAVE)
+    gus = qualified(GUS)  # qualified too, but not given this conversation
+    alice = enter(ALICE, relabellers_run())
+    assign_relabelling([approved], [dave])
     assignment = RelabelAssignment.objects.get()
-    assert as_worker(sam).get("/quality/relabel/").status_code == 403
+    assert as_worker(alice).get("/quality/relabel/").status_code == 403
     assert Client().get(f"/quality/relabel/{assignment.pk}/").status_code == 403
-    assert as_worker(erin).get(f"/quality/relabel/{assignment.pk}/").status_code == 404
-    assert relabel_through_the_page(dana, approved, ["Others", "Others"]) == 302
+    assert as_worker(gus).get(f"/quality/relabel/{assignment.pk}/").status_code == 404
+    assert relabel_through_the_page(dave, approved, ["Others", "Others"]) == 302
     assert Relabel.objects.count() == 2
 
 
 def test_it_requires_a_label_for_every_supporter_message(approved: Conversation) -> None:
-    dana = make_worker("supporter", qualified=True, name="dana")
-    assign_relabelling([approved], [dana])
-    assert relabel_through_the_page(dana, approved, ["Others"]) == 400
-    assert relabel_through_the_page(dana, approved, ["Others", "Questions"]) == 400
+    dave = qualified(DAVE)
+    assign_relabelling([approved], [dave])
+    assert relabel_through_the_page(dave, approved, ["Others"]) == 400
+    assert relabel_through_the_page(dave, approved, ["Others", "Questions"]) == 400
     assert not Relabel.objects.exists()
     assert RelabelAssignment.objects.get().completed_at is None
 
 
 def test_it_refuses_a_second_submission(approved: Conversation) -> None:
-    dana = make_worker("supporter", qualified=True, name="dana")
-    assign_relabelling([approved], [dana])
-    assert relabel_through_the_page(dana, approved, ["Question", "Question"]) == 302
-    assert relabel_through_the_page(dana, approved, ["Others", "Others"]) == 409
+    dave = qualified(DAVE)
+    assign_relabelling([approved], [dave])
+    assert relabel_through_the_page(dave, approved, ["Question", "Question"]) == 302
+    assert relabel_through_the_page(dave, approved, ["Others", "Others"]) == 409
     assert sorted(Relabel.objects.values_list("strategy", flat=True)) == ["Question", "Question"]
 
 
 def four_relabellers(conversation: Conversation) -> list[Worker]:
-    workers = [make_worker("supporter", qualified=True, name=n) for n in "wxyz"]
+    workers = [qualified(extra("supporter", n)) for n in range(1, 5)]
     assign_relabelling([conversation], workers)
     return workers
 
@@ -183,15 +207,12 @@ def test_with_a_minimum_of_four_relabellers_exactly_75_percent_is_not_flagged(
     assert approved.quality_status == "review"
 
 
-def test_the_agreement_page_shows_kappa_per_strategy(approved: Conversation) -> None:
-    _first, second = supporter_lines(approved)
-    Utterance.objects.filter(pk=second.pk).update(strategy="Others")
+def test_the_agreement_page_shows_kappa_per_strategy(rita_client: Client) -> None:
+    approved = imported_approved(strategy=["Question", "Others"])
     w, x, *_ = four_relabellers(approved)
     relabel_through_the_page(w, approved, ["Question", "Others"])
     relabel_through_the_page(x, approved, ["Question", "Question"])
-    staff = Client()
-    staff.force_login(make_staff("alice"))
-    response = staff.get("/quality/relabelling/agreement/")
+    response = rita_client.get("/quality/relabelling/agreement/")
     assert response.status_code == 200
     data = response.context["a"]
     # Pairs (original, re-label): QQ, OO, QQ, OQ -> observed 0.75, chance 0.5, kappa 0.5.

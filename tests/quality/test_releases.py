@@ -15,7 +15,8 @@ from chat.models import Conversation
 from quality.judging import judge_pending
 from quality.models import Release
 from quality.releases import write_release
-from tests.quality.factories import make_conversation, make_staff
+from tests.cast import RITA, account
+from tests.quality.factories import make_conversation
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("exporter")]
 
@@ -64,34 +65,35 @@ def test_the_command_judges_and_releases(export_dir: Path) -> None:
     assert "no new release: the approved set is unchanged" in out.getvalue()
 
 
-def test_staff_download_a_release_and_outsiders_cannot(export_dir: Path) -> None:
+def test_staff_download_a_release_and_outsiders_cannot(
+    export_dir: Path, rita_client: Client, otto_client: Client
+) -> None:
     make_conversation()
     judge_pending()
     release = write_release()
     assert release is not None
-    alice = Client()
-    alice.force_login(make_staff("alice"))
-    listing = alice.get("/quality/releases/")
+    listing = rita_client.get("/quality/releases/")
     assert release.sha256 in listing.content.decode()
-    response = alice.get("/quality/releases/1/download/")
+    response = rita_client.get("/quality/releases/1/download/")
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == Path(release.path).read_bytes()
     assert "attachment" in response["Content-Disposition"]
     assert Client().get("/quality/releases/1/download/").status_code == 302
+    assert otto_client.get("/quality/releases/1/download/").status_code == 302
 
 
 def test_a_corrected_strategy_is_what_the_release_contains(export_dir: Path) -> None:
     conversation = make_conversation(relevance=3, empathy=2)
     judge_pending()
-    alice = make_staff("alice")
+    rita = account(RITA)
     from quality.corrections import correct_strategy
     from quality.review import claim_for_review, decide_review
 
     conversation.refresh_from_db()
-    claim_for_review(conversation, alice)
-    utterance = conversation.utterances.get(position=1)
-    correct_strategy(utterance, alice, "Information")
-    decide_review(conversation, alice, "approved", "")
+    claim_for_review(conversation, rita)
+    utterance = conversation.utterances.get(position=2)  # the supporter's first line
+    correct_strategy(utterance, rita, "Information")
+    decide_review(conversation, rita, "approved", "")
     assert Conversation.objects.get(pk=conversation.pk).quality_status == "approved"
     release = write_release()
     assert release is not None

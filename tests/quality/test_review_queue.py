@@ -5,37 +5,26 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
 from chat.models import Conversation, Utterance
 from quality.judging import judge_pending
 from quality.models import Correction, Flag, Review, ReviewClaim
-from tests.quality.factories import make_conversation, make_staff
+from tests.chat.factories import set_times
+from tests.quality.factories import make_conversation
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def alice() -> Client:
-    client = Client()
-    client.force_login(make_staff("alice"))
-    return client
-
-
-@pytest.fixture
-def bob() -> Client:
-    client = Client()
-    client.force_login(make_staff("bob"))
-    return client
+# Rita and Vera are the reviewers (rita_client, vera_client); Otto is logged in, not staff.
 
 
 @pytest.fixture
 def in_review() -> Conversation:
-    """Fails relevance and empathy (2 of 4 supporter criteria) and copies a tutorial example."""
-    conversation = make_conversation(relevance=3, empathy=2)
-    Flag.objects.create(conversation=conversation, kind=Flag.Kind.COPIED_EXAMPLE)
+    """Fails relevance and empathy (2 of 4 supporter criteria), and the supporter's last line
+    copies a tutorial example (flagged by the chat). The seeker rated the last prompt 5."""
+    conversation = make_conversation(relevance=3, empathy=2, copies_example=True, feedback=(5,))
+    assert Flag.objects.filter(conversation=conversation, kind=Flag.Kind.COPIED_EXAMPLE).exists()
     judge_pending()
     conversation.refresh_from_db()
     assert conversation.quality_status == "review"
@@ -43,16 +32,17 @@ def in_review() -> Conversation:
 
 
 def test_it_lists_conversations_needing_review_oldest_first_with_reasons(
-    alice: Client, in_review: Conversation
+    rita_client: Client, in_review: Conversation
 ) -> None:
     newer = make_conversation(seeker_words=1)
     judge_pending()
-    Conversation.objects.filter(pk=in_review.pk).update(ended_at=timezone.now() - timedelta(days=1))
-    Conversation.objects.filter(pk=newer.pk).update(ended_at=timezone.now())
+    # Both ended just now: the first one is moved back a day.
+    set_times(in_review, ended_at=timezone.now() - timedelta(days=1))
+    set_times(newer, ended_at=timezone.now())
     make_conversation()  # approved: not in the queue
     judge_pending()
 
-    response = alice.get("/quality/review/")
+    response = rita_client.get("/quality/review/")
     assert response.status_code == 200
     rows = [row.conversation_id for row in response.context["rows"]]
     assert rows == [in_review.pk, newer.pk]
@@ -63,13 +53,11 @@ def test_it_lists_conversations_needing_review_oldest_first_with_reasons(
     assert b"relevance failed" in response.content
 
 
-def test_it_refuses_outsiders(in_review: Conversation) -> None:
-    charlie = Client()
-    charlie.force_login(User.objects.create_user("charlie", password="pw"))
+def test_it_refuses_outsiders(in_review: Conversation, otto_client: Client) -> None:
     for url in ["/quality/review/", f"/quality/review/{in_review.pk}/", "/quality/releases/"]:
-        assert charlie.get(url).status_code == 302  # to the staff login page
+        assert otto_client.get(url).status_code == 302  # to the staff login page
         assert Client().get(url).status_code == 302
-    response = charlie.post(
+    response = otto_client.post(
         f"/quality/review/{in_review.pk}/decide/", {"verdict": "approved", "reason": "x"}
     )
     assert response.status_code == 302
@@ -78,10 +66,10 @@ def test_it_refuses_outsiders(in_review: Conversation) -> None:
 
 
 def test_the_detail_page_shows_the_whole_conversation_and_surveys(
-    alice: Client, in_review: Conversation
+    rita_client: Client, in_review: Conversation
 ) -> None:
-    Utterance.objects.filter(conversation=in_review, position=14).update(feedback=5)
-    response = alice.get(f"/quality/review/{in_review.pk}/")
+    assert Utterance.objects.get(conversation=in_review, position=15).feedback == 5
+    response = rita_client.get(f"/quality/review/{in_review.pk}/")
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count('class="seeker') == 8 and html.count('class="supporter') == 8
@@ -92,16 +80,16 @@ def test_the_detail_page_shows_the_whole_conversation_and_surveys(
 
 
 def test_a_second_reviewer_sees_the_holder_and_cannot_decide(
-    alice: Client, bob: Client, in_review: Conversation
+    rita_client: Client, vera_client: Client, in_review: Conversation
 ) -> None:
-    assert alice.post(f"/quality/review/{in_review.pk}/claim/").status_code == 302
-    bob.post(f"/quality/review/{in_review.pk}/claim/")
-    assert ReviewClaim.objects.get(conversation=in_review).reviewer.username == "alice"
-    page = bob.get(f"/quality/review/{in_review.pk}/").content.decode()
-    assert "<strong>alice</strong> is reviewing this conversation" in page
+    assert rita_client.post(f"/quality/review/{in_review.pk}/claim/").status_code == 302
+    vera_client.post(f"/quality/review/{in_review.pk}/claim/")
+    assert ReviewClaim.objects.get(conversation=in_review).reviewer.username == "rita"
+    page = vera_client.get(f"/quality/review/{in_review.pk}/").content.decode()
+    assert "<strong>rita</strong> is reviewing this conversation" in page
     assert 'name="verdict"' not in page
 
-    response = bob.post(
+    response = vera_client.post(
         f"/quality/review/{in_review.pk}/decide/",
         {"verdict": "approved", "reason": ""},
         follow=True,
@@ -113,28 +101,32 @@ def test_a_second_reviewer_sees_the_holder_and_cannot_decide(
 
 
 def test_an_expired_claim_passes_to_the_next_reviewer_and_the_first_loses(
-    alice: Client, bob: Client, in_review: Conversation
+    rita_client: Client, vera_client: Client, in_review: Conversation
 ) -> None:
-    alice.post(f"/quality/review/{in_review.pk}/claim/")
+    rita_client.post(f"/quality/review/{in_review.pk}/claim/")
     ReviewClaim.objects.update(claimed_at=timezone.now() - timedelta(minutes=16))
-    bob.post(f"/quality/review/{in_review.pk}/claim/")
-    assert ReviewClaim.objects.get(conversation=in_review).reviewer.username == "bob"
-    alice.post(f"/quality/review/{in_review.pk}/decide/", {"verdict": "approved", "reason": ""})
+    vera_client.post(f"/quality/review/{in_review.pk}/claim/")
+    assert ReviewClaim.objects.get(conversation=in_review).reviewer.username == "vera"
+    rita_client.post(
+        f"/quality/review/{in_review.pk}/decide/", {"verdict": "approved", "reason": ""}
+    )
     in_review.refresh_from_db()
     assert in_review.quality_status == "review"
-    bob.post(f"/quality/review/{in_review.pk}/decide/", {"verdict": "approved", "reason": ""})
+    vera_client.post(
+        f"/quality/review/{in_review.pk}/decide/", {"verdict": "approved", "reason": ""}
+    )
     in_review.refresh_from_db()
     assert in_review.quality_status == "approved"
-    assert Review.objects.get().reviewer.username == "bob"
+    assert Review.objects.get().reviewer.username == "vera"
 
 
 def test_a_decision_on_an_already_decided_conversation_loses_cleanly(
-    alice: Client, in_review: Conversation
+    rita_client: Client, in_review: Conversation
 ) -> None:
-    alice.post(f"/quality/review/{in_review.pk}/claim/")
+    rita_client.post(f"/quality/review/{in_review.pk}/claim/")
     # Another path (e.g. the admin) decided it meanwhile: the conditional update finds nothing.
     Conversation.objects.filter(pk=in_review.pk).update(quality_status="approved")
-    response = alice.post(
+    response = rita_client.post(
         f"/quality/review/{in_review.pk}/decide/",
         {"verdict": "rejected", "reason": "too short"},
         follow=True,
@@ -146,9 +138,9 @@ def test_a_decision_on_an_already_decided_conversation_loses_cleanly(
     assert ReviewClaim.objects.filter(conversation=in_review).exists()  # rolled back
 
 
-def test_rejecting_needs_a_reason(alice: Client, in_review: Conversation) -> None:
-    alice.post(f"/quality/review/{in_review.pk}/claim/")
-    response = alice.post(
+def test_rejecting_needs_a_reason(rita_client: Client, in_review: Conversation) -> None:
+    rita_client.post(f"/quality/review/{in_review.pk}/claim/")
+    response = rita_client.post(
         f"/quality/review/{in_review.pk}/decide/",
         {"verdict": "rejected", "reason": "  "},
         follow=True,
@@ -157,7 +149,7 @@ def test_rejecting_needs_a_reason(alice: Client, in_review: Conversation) -> Non
     in_review.refresh_from_db()
     assert in_review.quality_status == "review"
 
-    alice.post(
+    rita_client.post(
         f"/quality/review/{in_review.pk}/decide/",
         {"verdict": "rejected", "reason": "supporter copied the tutorial"},
     )
@@ -170,12 +162,12 @@ def test_rejecting_needs_a_reason(alice: Client, in_review: Conversation) -> Non
 
 
 def test_a_reviewer_corrects_a_strategy_and_the_original_is_kept(
-    alice: Client, in_review: Conversation
+    rita_client: Client, in_review: Conversation
 ) -> None:
-    utterance = Utterance.objects.get(conversation=in_review, position=1)
-    alice.post(f"/quality/review/{in_review.pk}/claim/")
+    utterance = Utterance.objects.get(conversation=in_review, position=2)
+    rita_client.post(f"/quality/review/{in_review.pk}/claim/")
     before = timezone.now()
-    response = alice.post(
+    response = rita_client.post(
         f"/quality/review/{in_review.pk}/correct-strategy/",
         {
             "utterance": utterance.pk,
@@ -192,15 +184,17 @@ def test_a_reviewer_corrects_a_strategy_and_the_original_is_kept(
         "Question",
         "Reflection of feelings",
     )
-    assert correction.corrected_by.username == "alice"
+    assert correction.corrected_by.username == "rita"
     assert correction.corrected_at >= before
-    page = alice.get(f"/quality/review/{in_review.pk}/").content.decode()
+    page = rita_client.get(f"/quality/review/{in_review.pk}/").content.decode()
     assert '[Reflection of feelings] <span class="muted">was Question</span>' in page
 
 
-def test_a_reviewer_corrects_the_initial_intensity(alice: Client, in_review: Conversation) -> None:
-    alice.post(f"/quality/review/{in_review.pk}/claim/")
-    alice.post(f"/quality/review/{in_review.pk}/correct-intensity/", {"value": "2"})
+def test_a_reviewer_corrects_the_initial_intensity(
+    rita_client: Client, in_review: Conversation
+) -> None:
+    rita_client.post(f"/quality/review/{in_review.pk}/claim/")
+    rita_client.post(f"/quality/review/{in_review.pk}/correct-intensity/", {"value": "2"})
     in_review.refresh_from_db()
     assert in_review.initial_emotion_intensity == 2
     correction = Correction.objects.get()
@@ -208,24 +202,24 @@ def test_a_reviewer_corrects_the_initial_intensity(alice: Client, in_review: Con
 
 
 def test_corrections_are_refused_without_a_claim_or_with_bad_values(
-    alice: Client, bob: Client, in_review: Conversation
+    rita_client: Client, vera_client: Client, in_review: Conversation
 ) -> None:
-    utterance = Utterance.objects.get(conversation=in_review, position=1)
-    bob.post(
+    utterance = Utterance.objects.get(conversation=in_review, position=2)
+    vera_client.post(
         f"/quality/review/{in_review.pk}/correct-strategy/",
         {"utterance": utterance.pk, "strategy": "Information"},
     )
-    alice.post(f"/quality/review/{in_review.pk}/claim/")
-    alice.post(
+    rita_client.post(f"/quality/review/{in_review.pk}/claim/")
+    rita_client.post(
         f"/quality/review/{in_review.pk}/correct-strategy/",
         {"utterance": utterance.pk, "strategy": "Questions"},  # a legacy label
     )
-    response = alice.post(
+    response = rita_client.post(
         f"/quality/review/{in_review.pk}/correct-intensity/", {"value": "9"}, follow=True
     )
     assert "between 1 and 5" in response.content.decode()
-    seeker_line = Utterance.objects.get(conversation=in_review, position=0)
-    alice.post(
+    seeker_line = Utterance.objects.get(conversation=in_review, position=1)
+    rita_client.post(
         f"/quality/review/{in_review.pk}/correct-strategy/",
         {"utterance": seeker_line.pk, "strategy": "Information"},
     )

@@ -156,7 +156,8 @@ def test_it_never_rejects_automatically() -> None:
 
 
 def test_a_missing_improvement_counts_as_not_held() -> None:
-    status, decision = judged(initial=None, relevance=3)
+    # Only imported data lacks the initial intensity (the pre-chat form requires it).
+    status, decision = judged(end_reason="imported", initial=None, relevance=3)
     assert status == "review"
     assert criterion(decision, "improvement") | {"held": False} == criterion(
         decision, "improvement"
@@ -212,16 +213,19 @@ def test_without_survey_both_length_criteria_must_hold(
 
 @pytest.mark.parametrize("missing", ["final", "empathy", "relevance"])
 def test_a_survey_with_a_missing_score_counts_as_no_survey(missing: str) -> None:
-    status, decision = judged(**{missing: None}, feedback=())
+    # Only imported data has a survey with a score missing (the post-chat form requires each).
+    status, decision = judged(end_reason="imported", **{missing: None}, feedback=())
     assert decision.has_seeker_survey is False
     assert status == "review"
-    status, decision = judged(**{missing: None}, feedback=(5, 5))
+    status, decision = judged(end_reason="imported", **{missing: None}, feedback=(5, 5))
     assert status == "approved"
 
 
 def test_a_flagged_conversation_goes_to_review_even_when_the_numbers_pass() -> None:
-    conversation = make_conversation()
-    Flag.objects.create(conversation=conversation, kind=Flag.Kind.COPIED_EXAMPLE)
+    # The supporter's last line copies a tutorial example: the chat flags it (and its 24 words
+    # keep the supporter's average above 8).
+    conversation = make_conversation(copies_example=True)
+    assert Flag.objects.filter(conversation=conversation, kind=Flag.Kind.COPIED_EXAMPLE).exists()
     judge_pending()
     conversation.refresh_from_db()
     assert conversation.quality_status == "review"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
 from quality.models import AutoApprovalRuleSet
 from quality.rule_sets import current_rule_set
+from tests.cast import ADA, account
 
 pytestmark = pytest.mark.django_db
 
@@ -33,10 +33,8 @@ def form(rules: AutoApprovalRuleSet, **changes: object) -> dict[str, object]:
     return data
 
 
-def test_editing_a_rule_set_in_the_admin_saves_a_new_version() -> None:
-    admin = User.objects.create_superuser("alice", password="pw")
-    client = Client()
-    client.force_login(admin)
+def test_editing_a_rule_set_in_the_admin_saves_a_new_version(ada_client: Client) -> None:
+    client = ada_client
     v1 = current_rule_set()
     response = client.post(
         f"/admin/quality/autoapprovalruleset/{v1.pk}/change/",
@@ -48,12 +46,13 @@ def test_editing_a_rule_set_in_the_admin_saves_a_new_version() -> None:
         (1, 4),
     ]
     v2 = current_rule_set()
-    assert (v2.version, v2.note, v2.created_by) == (2, "stricter relevance", admin)
+    assert (v2.version, v2.note, v2.created_by) == (2, "stricter relevance", account(ADA))
 
 
-def test_the_admin_refuses_a_share_above_one_and_keeps_versions_unchanged() -> None:
-    client = Client()
-    client.force_login(User.objects.create_superuser("alice", password="pw"))
+def test_the_admin_refuses_a_share_above_one_and_keeps_versions_unchanged(
+    ada_client: Client,
+) -> None:
+    client = ada_client
     v1 = current_rule_set()
     response = client.post(
         f"/admin/quality/autoapprovalruleset/{v1.pk}/change/",
@@ -64,9 +63,8 @@ def test_the_admin_refuses_a_share_above_one_and_keeps_versions_unchanged() -> N
     assert client.get(f"/admin/quality/autoapprovalruleset/{v1.pk}/delete/").status_code == 403
 
 
-def test_the_admin_refuses_an_unknown_end_reason() -> None:
-    client = Client()
-    client.force_login(User.objects.create_superuser("alice", password="pw"))
+def test_the_admin_refuses_an_unknown_end_reason(ada_client: Client) -> None:
+    client = ada_client
     v1 = current_rule_set()
     response = client.post(
         f"/admin/quality/autoapprovalruleset/{v1.pk}/change/",

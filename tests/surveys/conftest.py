@@ -2,4 +2,3 @@ from __future__ import annotations
 
 # Browser tests in this package use the shared ASGI server and Chromium launch options.
 from tests.browser_support import asgi_server, browser_type_launch_args  # noqa: F401
-from tests.named_clients import alice_client, bob_client, carol_client, dave_client  # noqa: F401

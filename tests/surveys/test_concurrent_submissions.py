@@ -11,13 +11,15 @@ from django.test import Client
 
 from surveys import forms, services
 from surveys.models import PreChatSurvey
-from tests.surveys.journey import arrive, make_run, pre_chat_answers
+from tests.cast import ALICE
+from tests.crowd.factories import enter, quick_run
+from tests.surveys.factories import pre_chat_answers
 
 
 @pytest.mark.django_db(transaction=True)
 def test_it_stores_one_pre_chat_survey_when_two_requests_race(alice_client: Client) -> None:
-    run = make_run()
-    alice = arrive(alice_client, run, "seeker", "alice")
+    run = quick_run()
+    alice = enter(ALICE, run, client=alice_client)
     form = forms.PreChatForm(pre_chat_answers(), run=run)
     assert form.is_valid()
     barrier = threading.Barrier(2)

@@ -9,13 +9,10 @@ from chat.models import Conversation
 from crowd.models import Worker
 from surveys import services
 from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
-from tests.surveys.journey import (
-    end,
-    make_run,
-    seeker_and_supporter,
-    seeker_post_answers,
-    supporter_post_answers,
-)
+from tests.cast import ALICE, CAROL, DAVE
+from tests.chat.factories import end, make_pair
+from tests.crowd.factories import enter, quick_run
+from tests.surveys.factories import seeker_post_answers, supporter_post_answers
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +20,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def finished_chat(alice_client: Client, bob_client: Client) -> Conversation:
     """Alice (seeker) and Bob (supporter) chatted, and Alice ended it after the minimum."""
-    run = make_run()
-    conversation = seeker_and_supporter(run, alice_client, bob_client, "alice", "bob")
-    assert conversation.seeker is not None
-    end(conversation, conversation.seeker, "finished")
-    conversation.refresh_from_db()
-    return conversation
+    pair = make_pair(quick_run(), seeker_client=alice_client, supporter_client=bob_client)
+    end(pair, pair.seeker, "finished")
+    pair.conversation.refresh_from_db()
+    return pair.conversation
 
 
 def test_it_stores_the_seeker_survey_and_shows_the_status_page(
@@ -111,8 +106,13 @@ def test_it_never_lets_a_worker_of_another_conversation_answer_for_this_one(
     dave_client: Client,
     finished_chat: Conversation,
 ) -> None:
-    run = finished_chat.run
-    other = seeker_and_supporter(run, carol_client, dave_client, "carol", "dave")
+    other = make_pair(
+        finished_chat.run,
+        seeker=CAROL,
+        supporter=DAVE,
+        seeker_client=carol_client,
+        supporter_client=dave_client,
+    )
 
     # Carol is still chatting: she cannot reach any post-chat survey, even naming Alice's chat.
     response = carol_client.post(
@@ -122,17 +122,16 @@ def test_it_never_lets_a_worker_of_another_conversation_answer_for_this_one(
     assert not SeekerPostChatSurvey.objects.exists()
 
     # Once her own chat has ended, what she sends is stored on her own conversation only.
-    assert other.seeker is not None
     end(other, other.seeker, "finished")
     carol_client.post(
         "/surveys/post-chat/",
         {**seeker_post_answers(empathy="1"), "conversation": finished_chat.pk},
     )
-    assert SeekerPostChatSurvey.objects.get(conversation=other).empathy == 1
+    assert SeekerPostChatSurvey.objects.get(conversation=other.conversation).empathy == 1
     assert not SeekerPostChatSurvey.objects.filter(conversation=finished_chat).exists()
 
     # Dave, a supporter, cannot store a seeker's survey through the service either.
-    dave = Worker.objects.get(pk=other.supporter_id)
+    dave = other.supporter
     with pytest.raises(services.SurveyError):
         services.submit_seeker_post_chat(dave, {})
     assert not SeekerPostChatSurvey.objects.filter(conversation=finished_chat).exists()
@@ -187,7 +186,7 @@ def test_it_brings_a_worker_who_closed_the_tab_back_to_the_survey(
     returning = Client()
     response = returning.get(
         "/start/",
-        {"role": "seeker", "PROLIFIC_PID": "alice", "STUDY_ID": "study-1", "run": "study"},
+        {"role": "seeker", "PROLIFIC_PID": ALICE.pid, "STUDY_ID": "study-1", "run": "study"},
     )
     assert response["Location"] == "/surveys/post-chat/"
     assert returning.get("/surveys/post-chat/").status_code == 200
@@ -197,10 +196,9 @@ def test_it_sends_a_worker_with_no_ended_conversation_to_the_status_page(
     alice_client: Client,
 ) -> None:
     from crowd.services import TaskOutcome, finish_worker
-    from tests.surveys.journey import arrive
 
-    run = make_run()
-    alice = arrive(alice_client, run, "seeker", "alice")
+    alice = enter(ALICE, quick_run(), client=alice_client)
+    # Sent to the post-chat survey (as an ending would) without any conversation behind it.
     finish_worker(alice, TaskOutcome.LEFT_EARLY, post_survey=True)
 
     response = alice_client.get("/surveys/post-chat/")

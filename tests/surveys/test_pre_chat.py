@@ -9,7 +9,9 @@ from django.test import Client
 
 from crowd.models import Worker
 from surveys.models import PreChatSurvey
-from tests.surveys.journey import arrive, fill_pre_chat, make_run, situation
+from tests.cast import ALICE, BOB
+from tests.crowd.factories import enter, quick_run
+from tests.surveys.factories import fill_pre_chat, situation
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +19,8 @@ pytestmark = pytest.mark.django_db
 def test_it_stores_the_survey_and_sends_the_seeker_to_the_waiting_room(
     alice_client: Client,
 ) -> None:
-    run = make_run()
-    alice = arrive(alice_client, run, "seeker", "alice")
+    run = quick_run()
+    alice = enter(ALICE, run, client=alice_client)
     assert alice_client.get("/surveys/pre-chat/").status_code == 200
 
     response = fill_pre_chat(alice_client, situation="  " + situation(25) + "\n")
@@ -48,8 +50,8 @@ def test_it_stores_the_survey_and_sends_the_seeker_to_the_waiting_room(
 def test_it_counts_the_situation_words_at_the_limits(
     alice_client: Client, words: int, accepted: bool, message: str
 ) -> None:
-    run = make_run()
-    alice = arrive(alice_client, run, "seeker", "alice")
+    run = quick_run()
+    alice = enter(ALICE, run, client=alice_client)
 
     response = fill_pre_chat(alice_client, situation=situation(words))
 
@@ -62,8 +64,8 @@ def test_it_counts_the_situation_words_at_the_limits(
 
 
 def test_it_uses_the_run_word_limits(alice_client: Client) -> None:
-    run = make_run(situation_min_words=5, situation_max_words=10)
-    alice = arrive(alice_client, run, "seeker", "alice")
+    run = quick_run(situation_min_words=5, situation_max_words=10)
+    alice = enter(ALICE, run, client=alice_client)
 
     assert fill_pre_chat(alice_client, situation=situation(11)).status_code == 400
     assert fill_pre_chat(alice_client, situation=situation(5)).status_code == 302
@@ -72,8 +74,8 @@ def test_it_uses_the_run_word_limits(alice_client: Client) -> None:
 
 @pytest.mark.parametrize("intensity", ["0", "6", "", "three"])
 def test_it_refuses_an_intensity_outside_1_to_5(alice_client: Client, intensity: str) -> None:
-    run = make_run()
-    alice = arrive(alice_client, run, "seeker", "alice")
+    run = quick_run()
+    alice = enter(ALICE, run, client=alice_client)
 
     response = fill_pre_chat(alice_client, initial_emotion_intensity=intensity)
 
@@ -84,8 +86,8 @@ def test_it_refuses_an_intensity_outside_1_to_5(alice_client: Client, intensity:
 
 def test_it_refuses_an_option_not_in_the_run(alice_client: Client) -> None:
     # "Sleep Problems" is in the released dataset but not in the default five.
-    run = make_run()
-    alice = arrive(alice_client, run, "seeker", "alice")
+    run = quick_run()
+    alice = enter(ALICE, run, client=alice_client)
 
     response = fill_pre_chat(alice_client, problem_type="Sleep Problems", emotion_type="guilt")
 
@@ -97,8 +99,8 @@ def test_it_refuses_an_option_not_in_the_run(alice_client: Client) -> None:
 
 
 def test_it_offers_the_options_the_run_configures(alice_client: Client) -> None:
-    run = make_run(problem_options=["Sleep Problems", "job crisis"], emotion_options=["guilt"])
-    alice = arrive(alice_client, run, "seeker", "alice")
+    run = quick_run(problem_options=["Sleep Problems", "job crisis"], emotion_options=["guilt"])
+    alice = enter(ALICE, run, client=alice_client)
     page = alice_client.get("/surveys/pre-chat/").content.decode()
     assert 'value="Sleep Problems"' in page
     assert 'value="academic pressure"' not in page
@@ -111,16 +113,16 @@ def test_it_offers_the_options_the_run_configures(alice_client: Client) -> None:
 
 
 def test_it_refuses_an_unknown_experience_origin(alice_client: Client) -> None:
-    run = make_run()
-    arrive(alice_client, run, "seeker", "alice")
+    run = quick_run()
+    enter(ALICE, run, client=alice_client)
     response = fill_pre_chat(alice_client, experience_type="Future Experience")
     assert response.status_code == 400
     assert "Choose one of the listed answers." in response.content.decode()
 
 
 def test_it_keeps_the_answers_and_links_the_errors_when_one_is_wrong(alice_client: Client) -> None:
-    run = make_run()
-    arrive(alice_client, run, "seeker", "alice")
+    run = quick_run()
+    enter(ALICE, run, client=alice_client)
 
     response = fill_pre_chat(alice_client, situation="Too short to count.", emotion_type="anger")
 
@@ -136,8 +138,8 @@ def test_it_keeps_the_answers_and_links_the_errors_when_one_is_wrong(alice_clien
 
 
 def test_it_stores_one_survey_when_the_form_is_sent_twice(alice_client: Client) -> None:
-    run = make_run()
-    alice = arrive(alice_client, run, "seeker", "alice")
+    run = quick_run()
+    alice = enter(ALICE, run, client=alice_client)
 
     first = fill_pre_chat(alice_client, problem_type="job crisis")
     second = fill_pre_chat(alice_client, problem_type="academic pressure")
@@ -151,9 +153,9 @@ def test_it_stores_one_survey_when_the_form_is_sent_twice(alice_client: Client) 
 def test_it_sends_a_supporter_and_a_seeker_at_another_stage_to_their_own_page(
     alice_client: Client, bob_client: Client
 ) -> None:
-    run = make_run()
-    arrive(alice_client, run, "seeker", "alice", consent=False)
-    bob = arrive(bob_client, run, "supporter", "bob")
+    run = quick_run()
+    enter(ALICE, run, client=alice_client, consent=False)
+    bob = enter(BOB, run, client=bob_client)
 
     assert alice_client.get("/surveys/pre-chat/")["Location"] == "/consent/"
     response = fill_pre_chat(bob_client)
@@ -163,7 +165,7 @@ def test_it_sends_a_supporter_and_a_seeker_at_another_stage_to_their_own_page(
 
 
 def test_it_refuses_a_browser_without_a_worker() -> None:
-    make_run()
+    quick_run()
     response = Client().post("/surveys/pre-chat/", {"problem_type": "job crisis"})
     assert response.status_code == 403
     assert not PreChatSurvey.objects.exists()

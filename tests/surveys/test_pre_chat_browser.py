@@ -7,14 +7,16 @@ from playwright.sync_api import expect
 
 from surveys.models import PreChatSurvey
 from tests.browser_support import enter_as, save_screenshot
-from tests.surveys.journey import make_run, situation
+from tests.cast import ALICE
+from tests.crowd.factories import quick_run
+from tests.surveys.factories import situation
 
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_it_counts_words_live_and_submits_by_keyboard(asgi_server: str, page) -> None:  # type: ignore[no-untyped-def]
-    make_run("default")
-    enter_as(page, asgi_server, role="seeker", prolific_pid="alice")
+    quick_run("default")
+    enter_as(page, asgi_server, role="seeker", prolific_pid=ALICE.pid)
     assert page.url.endswith("/surveys/pre-chat/")
 
     counter = page.locator("[data-word-count-for=id_situation]")
@@ -44,7 +46,7 @@ def test_it_counts_words_live_and_submits_by_keyboard(asgi_server: str, page) ->
     page.get_by_role("button", name="Continue to the chat").press("Enter")
 
     page.wait_for_url("**/chat/waiting/")
-    survey = PreChatSurvey.objects.get(worker__external_id="alice")
+    survey = PreChatSurvey.objects.get(worker__external_id=ALICE.pid)
     assert (survey.problem_type, survey.emotion_type) == ("job crisis", "anxiety")
     assert survey.initial_emotion_intensity == 3
     assert survey.situation == situation(30)
@@ -53,8 +55,8 @@ def test_it_counts_words_live_and_submits_by_keyboard(asgi_server: str, page) ->
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_it_moves_focus_to_the_error_summary(asgi_server: str, page) -> None:  # type: ignore[no-untyped-def]
-    make_run("default")
-    enter_as(page, asgi_server, role="seeker", prolific_pid="bob")
+    quick_run("default")
+    enter_as(page, asgi_server, role="seeker", prolific_pid=ALICE.pid)
     page.get_by_role("button", name="Continue to the chat").click()
 
     # The focus is moved by a module script once it runs: wait for it rather than race it.

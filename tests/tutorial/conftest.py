@@ -1,14 +1,16 @@
-"""Fixtures for the tutorial tests. Browser fixtures come from tests/browser_support."""
+"""Fixtures for the tutorial tests. Browser fixtures come from tests/browser_support.
+
+Workers arrive through tests.crowd.factories.enter (the entry link and the consent page, in
+the cast's clients); the quiz is answered through the pages (tests/tutorial/helpers.py) or the
+services (tests/tutorial/factories.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from django.core.management import call_command
-from django.test import Client
 
-from crowd.models import CollectionRun, Worker
+from crowd.models import CollectionRun
 from tests.browser_support import asgi_server, browser_type_launch_args  # noqa: F401
 from tutorial.models import SubTask
 
@@ -22,29 +24,5 @@ def content(db: None) -> list[SubTask]:
 
 @pytest.fixture
 def run(db: None) -> CollectionRun:
+    """The default run: the one an entry link naming no run joins."""
     return CollectionRun.get_default()
-
-
-EnterFn = Callable[..., tuple[Client, Worker]]
-
-
-@pytest.fixture
-def enter(db: None) -> EnterFn:
-    """Arrive through the real entry link and consent page; return the client and the worker."""
-
-    def _enter(
-        pid: str, role: str = "supporter", client: Client | None = None
-    ) -> tuple[Client, Worker]:
-        client = client or Client()
-        response = client.get(
-            f"/start/?role={role}&PROLIFIC_PID={pid}&STUDY_ID=s1&SESSION_ID=x{pid}"
-        )
-        assert response.status_code == 302
-        worker = Worker.objects.get(external_id=pid)
-        if worker.stage == Worker.Stage.CONSENT:
-            response = client.post("/consent/", {"agree": "yes"})
-            assert response.status_code == 302
-            worker.refresh_from_db()
-        return client, worker
-
-    return _enter

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
+from tests.cast import SAM
+from tests.crowd.factories import enter
 from tutorial.models import SubTask
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def researcher() -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("rita", "rita@example.org", None))
-    return client
+def researcher(ada_client: Client) -> Client:
+    """Ada, the administrator, edits the content in the Django admin."""
+    return ada_client
 
 
 def _form(subtask: SubTask, **changes: object) -> dict[str, object]:
@@ -34,7 +34,7 @@ def _form(subtask: SubTask, **changes: object) -> dict[str, object]:
     return data
 
 
-def test_it_saves_an_edit_and_shows_it_to_supporters(researcher, content, enter) -> None:
+def test_it_saves_an_edit_and_shows_it_to_supporters(researcher, content, sam_client) -> None:
     question = content[1]
     response = researcher.post(
         f"/admin/tutorial/subtask/{question.pk}/change/", _form(question, title="Asking well")
@@ -46,8 +46,8 @@ def test_it_saves_an_edit_and_shows_it_to_supporters(researcher, content, enter)
         ["One", "Two", "Three"],
         2,
     )
-    client, _alice = enter("alice")
-    assert "Asking well" in client.get("/tutorial/2/").content.decode()
+    enter(SAM, client=sam_client)
+    assert "Asking well" in sam_client.get("/tutorial/2/").content.decode()
 
 
 @pytest.mark.parametrize(

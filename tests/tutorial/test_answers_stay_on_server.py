@@ -8,6 +8,8 @@ from html import escape
 
 import pytest
 
+from tests.cast import SAM
+from tests.crowd.factories import enter
 from tests.tutorial.helpers import right
 from tutorial.models import SubTask
 
@@ -22,8 +24,11 @@ def _page(client, url: str) -> str:
     return _CSRF.sub("", response.content.decode())
 
 
-def test_it_renders_an_unanswered_part_the_same_whatever_the_correct_option(enter, content) -> None:
-    client, _alice = enter("alice")
+def test_it_renders_an_unanswered_part_the_same_whatever_the_correct_option(
+    sam_client, content
+) -> None:
+    client = sam_client
+    enter(SAM, client=client)
     for number, subtask in enumerate(content, start=1):
         url = f"/tutorial/{number}/"
         before = _page(client, url)
@@ -37,16 +42,18 @@ def test_it_renders_an_unanswered_part_the_same_whatever_the_correct_option(ente
         assert _page(client, url) == before
 
 
-def test_it_keeps_them_out_of_every_other_page(enter, content) -> None:
-    client, _alice = enter("alice")
+def test_it_keeps_them_out_of_every_other_page(sam_client, content) -> None:
+    client = sam_client
+    enter(SAM, client=client)
     pages = [_page(client, url) for url in ("/tutorial/", "/tutorial/submit/")]
     for subtask in content:
         for page in pages:
             assert escape(subtask.explanation) not in page
 
 
-def test_it_keeps_them_out_of_the_api_until_answered(enter, content) -> None:
-    client, _alice = enter("alice")
+def test_it_keeps_them_out_of_the_api_until_answered(sam_client, content) -> None:
+    client = sam_client
+    enter(SAM, client=client)
     body = client.get("/api/tutorial/").json()
 
     text = json.dumps(body)
@@ -64,8 +71,9 @@ def test_it_keeps_them_out_of_the_api_until_answered(enter, content) -> None:
         assert subtask.explanation not in json.dumps(body)
 
 
-def test_it_reveals_the_explanation_only_after_answering(enter, content) -> None:
-    client, _alice = enter("alice")
+def test_it_reveals_the_explanation_only_after_answering(sam_client, content) -> None:
+    client = sam_client
+    enter(SAM, client=client)
     client.post("/tutorial/1/", {"option": str(right(content[0]))})
 
     page = _page(client, "/tutorial/1/")

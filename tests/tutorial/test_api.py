@@ -5,14 +5,17 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from tests.cast import ALICE, SAM
+from tests.crowd.factories import enter
 from tests.tutorial.helpers import right, wrong
 from tutorial.models import QuizAnswer
 
 pytestmark = pytest.mark.django_db
 
 
-def test_it_lists_subtasks_with_the_workers_progress(enter, content) -> None:
-    client, _alice = enter("alice")
+def test_it_lists_subtasks_with_the_workers_progress(sam_client, content) -> None:
+    client = sam_client
+    enter(SAM, client=client)
     client.post("/tutorial/1/", {"option": str(wrong(content[0]))})
 
     body = client.get("/api/tutorial/").json()
@@ -31,8 +34,9 @@ def test_it_lists_subtasks_with_the_workers_progress(enter, content) -> None:
     assert body["subtasks"][1]["options"] == content[1].options
 
 
-def test_it_grades_an_answer_on_the_server(enter, content) -> None:
-    client, alice = enter("alice")
+def test_it_grades_an_answer_on_the_server(sam_client, content) -> None:
+    client = sam_client
+    sam = enter(SAM, client=client)
 
     response = client.post(
         "/api/tutorial/3/answer/", {"option": right(content[2])}, content_type="application/json"
@@ -45,23 +49,25 @@ def test_it_grades_an_answer_on_the_server(enter, content) -> None:
         "correct_option": content[2].correct_option,
         "explanation": content[2].explanation,
     }
-    assert QuizAnswer.objects.get(attempt__worker=alice).subtask == content[2]
+    assert QuizAnswer.objects.get(attempt__worker=sam).subtask == content[2]
 
 
 @pytest.mark.parametrize(
     "payload",
     [{}, {"option": "two"}, {"option": -1}, {"option": 4}, {"option": None}, {"option": 1.5}],
 )
-def test_it_refuses_bad_input_with_400(enter, content, payload) -> None:
-    client, _alice = enter("alice")
+def test_it_refuses_bad_input_with_400(sam_client, content, payload) -> None:
+    client = sam_client
+    enter(SAM, client=client)
     response = client.post("/api/tutorial/1/answer/", payload, content_type="application/json")
     assert response.status_code == 400
     assert "option" in response.json()
     assert not QuizAnswer.objects.exists()
 
 
-def test_it_refuses_a_second_answer_with_409(enter, content) -> None:
-    client, _alice = enter("alice")
+def test_it_refuses_a_second_answer_with_409(sam_client, content) -> None:
+    client = sam_client
+    enter(SAM, client=client)
     client.post(
         "/api/tutorial/1/answer/", {"option": wrong(content[0])}, content_type="application/json"
     )
@@ -75,15 +81,16 @@ def test_it_refuses_a_second_answer_with_409(enter, content) -> None:
     assert QuizAnswer.objects.get().option == wrong(content[0])
 
 
-def test_it_answers_404_for_a_part_that_does_not_exist(enter, content) -> None:
-    client, _alice = enter("alice")
+def test_it_answers_404_for_a_part_that_does_not_exist(sam_client, content) -> None:
+    client = sam_client
+    enter(SAM, client=client)
     response = client.post(
         "/api/tutorial/12/answer/", {"option": 0}, content_type="application/json"
     )
     assert response.status_code == 404
 
 
-def test_it_refuses_outsiders_and_seekers_with_403(enter, content) -> None:
+def test_it_refuses_outsiders_and_seekers_with_403(alice_client, content) -> None:
     outsider = Client()
     assert outsider.get("/api/tutorial/").status_code == 403
     assert (
@@ -92,7 +99,8 @@ def test_it_refuses_outsiders_and_seekers_with_403(enter, content) -> None:
         ).status_code
         == 403
     )
-    seeker, _sam = enter("sam", role="seeker")
+    seeker = alice_client
+    enter(ALICE, client=seeker)
     assert seeker.get("/api/tutorial/").status_code == 403
     assert (
         seeker.post(
@@ -103,8 +111,9 @@ def test_it_refuses_outsiders_and_seekers_with_403(enter, content) -> None:
     assert not QuizAnswer.objects.exists()
 
 
-def test_it_enforces_csrf_for_workers(enter, content) -> None:
-    client, _alice = enter("alice")
+def test_it_enforces_csrf_for_workers(sam_client, content) -> None:
+    client = sam_client
+    enter(SAM, client=client)
     browser = Client(enforce_csrf_checks=True)
     browser.cookies = client.cookies  # the same worker session, in a browser that checks CSRF
 

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from crowd.models import StatusCode, Worker
 from tests.browser_support import enter_as, save_screenshot
+from tests.cast import BOB, FRANK, RITA, SAM, account
 from tutorial.models import SubTask
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -56,7 +57,7 @@ def test_it_qualifies_a_new_supporter_who_answers_everything_right(
     call_command("load_tutorial", verbosity=0)
     subtasks = list(SubTask.objects.order_by("order"))
 
-    enter_as(page, asgi_server, role="supporter", prolific_pid="alice")
+    enter_as(page, asgi_server, role="supporter", prolific_pid=BOB.pid)
     expect(page).to_have_url(f"{asgi_server}/tutorial/")
     expect(page.get_by_text("the order is a guide, not a script")).to_be_visible()
     save_screenshot(page, "desktop-00-intro")
@@ -66,9 +67,9 @@ def test_it_qualifies_a_new_supporter_who_answers_everything_right(
     page.get_by_role("button", name="Submit my answers").click()
 
     expect(page).to_have_url(f"{asgi_server}/chat/waiting/")
-    alice = Worker.objects.get(external_id="alice")
-    assert alice.qualification == Worker.Qualification.QUALIFIED
-    assert alice.stage == Worker.Stage.WAITING
+    bob = Worker.objects.get(external_id=BOB.pid)
+    assert bob.qualification == Worker.Qualification.QUALIFIED
+    assert bob.stage == Worker.Stage.WAITING
 
 
 def test_it_ends_with_status_00_after_failing_twice(asgi_server: str, page: Page) -> None:
@@ -77,7 +78,7 @@ def test_it_ends_with_status_00_after_failing_twice(asgi_server: str, page: Page
     call_command("load_tutorial", verbosity=0)
     subtasks = list(SubTask.objects.order_by("order"))
 
-    enter_as(page, asgi_server, role="supporter", prolific_pid="bob")
+    enter_as(page, asgi_server, role="supporter", prolific_pid=FRANK.pid)
     _walk(page, subtasks, wrong_parts={3}, shots="fail")
     expect(page.get_by_text("this attempt will not pass")).to_be_visible()
     save_screenshot(page, "fail-12-review")
@@ -92,10 +93,10 @@ def test_it_ends_with_status_00_after_failing_twice(asgi_server: str, page: Page
     page.get_by_role("button", name="Submit my answers").click()
 
     expect(page).to_have_url(f"{asgi_server}/done/")
-    bob = Worker.objects.get(external_id="bob")
-    assert bob.status_code == StatusCode.FAILED_TRAINING
+    frank = Worker.objects.get(external_id=FRANK.pid)
+    assert frank.status_code == StatusCode.FAILED_TRAINING
     expect(page.get_by_test_id("status-code")).to_have_text(re.compile(r"^\s*00\b"))
-    expect(page.get_by_test_id("completion-code")).to_have_text(bob.completion_code)
+    expect(page.get_by_test_id("completion-code")).to_have_text(frank.completion_code)
     save_screenshot(page, "desktop-14-failed")
 
     page.goto(f"{asgi_server}/tutorial/1/")  # no way back in
@@ -123,7 +124,7 @@ def test_it_works_on_a_phone_with_the_keyboard_alone_and_no_javascript(
     )
     page = context.new_page()
     try:
-        enter_as(page, asgi_server, role="supporter", prolific_pid="carol")
+        enter_as(page, asgi_server, role="supporter", prolific_pid=SAM.pid)
         save_screenshot(page, "phone-00-intro")
         _tab_to(page, "a[href='/tutorial/1/']")
         page.keyboard.press("Enter")
@@ -151,21 +152,22 @@ def test_it_works_on_a_phone_with_the_keyboard_alone_and_no_javascript(
         save_screenshot(page, "phone-04-question")
     finally:
         context.close()
-    carol = Worker.objects.get(external_id="carol")
-    assert carol.quiz_attempts.get().answers.filter(is_correct=True).count() == 3
+    sam = Worker.objects.get(external_id=SAM.pid)
+    assert sam.quiz_attempts.get().answers.filter(is_correct=True).count() == 3
 
 
 def test_it_shows_the_funnel_to_a_researcher(asgi_server: str, page: Page) -> None:
-    from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.test import Client
 
+    from tests.crowd.factories import enter
+
     call_command("load_tutorial", verbosity=0)
     subtasks = list(SubTask.objects.order_by("order"))
-    for pid, wrong_parts in (("alice", set()), ("bob", {2, 5}), ("carol", {2})):
+    # Bob passes; Frank and Sam fail their first attempt and are still in training.
+    for actor, wrong_parts in ((BOB, set()), (FRANK, {2, 5}), (SAM, {2})):
         client = Client()
-        client.get(f"/start/?role=supporter&PROLIFIC_PID={pid}")
-        client.post("/consent/", {"agree": "yes"})
+        enter(actor, client=client)
         for number, subtask in enumerate(subtasks, start=1):
             option = subtask.correct_option
             if number in wrong_parts:
@@ -173,7 +175,7 @@ def test_it_shows_the_funnel_to_a_researcher(asgi_server: str, page: Page) -> No
             client.post(f"/tutorial/{number}/", {"option": str(option)})
         client.post("/tutorial/submit/")
     researcher = Client()
-    researcher.force_login(User.objects.create_user("rita", is_staff=True))
+    researcher.force_login(account(RITA))
     page.context.add_cookies(
         [{"name": "sessionid", "value": researcher.cookies["sessionid"].value, "url": asgi_server}]
     )

@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cast import ALICE, BOB, FRANK
+from tests.crowd.factories import enter
 from tests.tutorial.helpers import answer_all
 
 pytestmark = pytest.mark.django_db
 
 
-def test_it_qualifies_only_supporters_who_passed(enter, content) -> None:
-    alice_client, alice = enter("alice")
-    bob_client, bob = enter("bob")
-    _, sam = enter("sam", role="seeker")
-    assert not alice.is_qualified_supporter and not sam.is_qualified_supporter
+def test_it_qualifies_only_supporters_who_passed(
+    bob_client, frank_client, alice_client, content
+) -> None:
+    bob = enter(BOB, client=bob_client)
+    frank = enter(FRANK, client=frank_client)
+    alice = enter(ALICE, client=alice_client)
+    assert not bob.is_qualified_supporter and not alice.is_qualified_supporter
 
-    answer_all(alice_client, content)
-    alice_client.post("/tutorial/submit/")
+    answer_all(bob_client, content)
+    bob_client.post("/tutorial/submit/")
     for _ in range(2):
-        answer_all(bob_client, content, wrong_parts=frozenset({1}))
-        bob_client.post("/tutorial/submit/")
-        bob_client.post("/tutorial/retry/")
+        answer_all(frank_client, content, wrong_parts=frozenset({1}))
+        frank_client.post("/tutorial/submit/")
+        frank_client.post("/tutorial/retry/")
 
-    alice.refresh_from_db()
     bob.refresh_from_db()
-    assert alice.is_qualified_supporter
-    assert not bob.is_qualified_supporter
-    assert not sam.is_qualified_supporter
+    frank.refresh_from_db()
+    assert bob.is_qualified_supporter
+    assert not frank.is_qualified_supporter
+    assert not alice.is_qualified_supporter

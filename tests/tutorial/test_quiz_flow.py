@@ -5,17 +5,21 @@ from __future__ import annotations
 from html import escape
 
 import pytest
+from django.test import Client
 
 from crowd.models import StatusCode, Worker
+from tests.cast import ALICE, BOB, FRANK, SAM
+from tests.crowd.factories import enter
 from tests.tutorial.helpers import answer_all, right, wrong
 from tutorial.models import QuizAnswer, QuizAttempt
 
 pytestmark = pytest.mark.django_db
 
 
-def test_it_shows_the_intro_then_one_part_per_page_with_progress(enter, content) -> None:
-    client, alice = enter("alice")
-    assert alice.stage == Worker.Stage.TUTORIAL
+def test_it_shows_the_intro_then_one_part_per_page_with_progress(sam_client, content) -> None:
+    client = sam_client
+    sam = enter(SAM, client=client)
+    assert sam.stage == Worker.Stage.TUTORIAL
 
     intro = client.get("/tutorial/").content.decode()
     assert "the order is a guide, not a script" in intro
@@ -30,28 +34,30 @@ def test_it_shows_the_intro_then_one_part_per_page_with_progress(enter, content)
     assert "<fieldset>" in page and "<legend>" in page
 
 
-def test_it_passes_a_supporter_with_every_answer_right(enter, content) -> None:
-    client, alice = enter("alice")
+def test_it_passes_a_supporter_with_every_answer_right(bob_client, content) -> None:
+    client = bob_client
+    bob = enter(BOB, client=client)
     answer_all(client, content)
 
     response = client.post("/tutorial/submit/")
 
     assert response.status_code == 302
     assert response["Location"] == "/chat/waiting/"
-    alice.refresh_from_db()
-    assert alice.qualification == Worker.Qualification.QUALIFIED
-    assert alice.qualified_at is not None
-    assert alice.stage == Worker.Stage.WAITING
-    assert alice.waiting_since is not None
-    assert alice.status_code == ""
-    attempt = QuizAttempt.objects.get(worker=alice)
+    bob.refresh_from_db()
+    assert bob.qualification == Worker.Qualification.QUALIFIED
+    assert bob.qualified_at is not None
+    assert bob.stage == Worker.Stage.WAITING
+    assert bob.waiting_since is not None
+    assert bob.status_code == ""
+    attempt = QuizAttempt.objects.get(worker=bob)
     assert (attempt.number, attempt.passed, attempt.wrong_count) == (1, True, 0)
-    # The tutorial is over for her: its pages now send her to the waiting room.
+    # The tutorial is over for him: its pages now send him to the waiting room.
     assert client.get("/tutorial/2/")["Location"] == "/chat/waiting/"
 
 
-def test_it_keeps_answers_across_reloads_and_new_sessions(enter, content) -> None:
-    client, alice = enter("alice")
+def test_it_keeps_answers_across_reloads_and_new_sessions(sam_client, content) -> None:
+    client = sam_client
+    sam = enter(SAM, client=client)
     client.post("/tutorial/1/", {"option": str(right(content[0]))})
     client.post("/tutorial/2/", {"option": str(wrong(content[1]))})
 
@@ -59,21 +65,23 @@ def test_it_keeps_answers_across_reloads_and_new_sessions(enter, content) -> Non
     assert "Not quite." in again
     assert escape(content[1].explanation) in again
 
-    second_tab, same_alice = enter("alice")  # a new browser session with her link
-    assert same_alice.pk == alice.pk
+    second_tab = Client()
+    same_sam = enter(SAM, client=second_tab)  # a new browser session with his link
+    assert same_sam.pk == sam.pk
     page = second_tab.get("/tutorial/1/").content.decode()
     assert "Correct." in page
     assert '<span id="answered-count">2</span> answered' in page
 
 
-def test_it_counts_the_first_answer_only(enter, content) -> None:
-    client, alice = enter("alice")
+def test_it_counts_the_first_answer_only(sam_client, content) -> None:
+    client = sam_client
+    sam = enter(SAM, client=client)
     client.post("/tutorial/3/", {"option": str(wrong(content[2]))})
 
     response = client.post("/tutorial/3/", {"option": str(right(content[2]))})
 
     assert response.status_code == 302
-    answer = QuizAnswer.objects.get(attempt__worker=alice, subtask=content[2])
+    answer = QuizAnswer.objects.get(attempt__worker=sam, subtask=content[2])
     assert answer.option == wrong(content[2])
     assert answer.is_correct is False
     page = client.get("/tutorial/3/").content.decode()
@@ -81,38 +89,41 @@ def test_it_counts_the_first_answer_only(enter, content) -> None:
     assert "disabled" in page
 
 
-def test_it_refuses_a_missing_or_impossible_option_with_a_linked_error(enter, content) -> None:
-    client, alice = enter("alice")
+def test_it_refuses_a_missing_or_impossible_option_with_a_linked_error(sam_client, content) -> None:
+    client = sam_client
+    sam = enter(SAM, client=client)
     for bad in ({}, {"option": ""}, {"option": "x"}, {"option": "-1"}, {"option": "9"}):
         response = client.post("/tutorial/1/", bad)
         assert response.status_code == 400, bad
         page = response.content.decode()
         assert 'aria-describedby="option-error"' in page
         assert 'id="option-error"' in page
-    assert not QuizAnswer.objects.filter(attempt__worker=alice).exists()
+    assert not QuizAnswer.objects.filter(attempt__worker=sam).exists()
 
 
-def test_it_refuses_to_submit_an_incomplete_attempt(enter, content) -> None:
-    client, alice = enter("alice")
+def test_it_refuses_to_submit_an_incomplete_attempt(sam_client, content) -> None:
+    client = sam_client
+    sam = enter(SAM, client=client)
     client.post("/tutorial/1/", {"option": str(right(content[0]))})
 
     response = client.post("/tutorial/submit/")
 
     assert response.status_code == 400
     assert "10 left" in response.content.decode()
-    assert QuizAttempt.objects.get(worker=alice).submitted_at is None
+    assert QuizAttempt.objects.get(worker=sam).submitted_at is None
 
 
-def test_it_lets_a_failed_supporter_retry_with_empty_answers(enter, content) -> None:
-    client, bob = enter("bob")
+def test_it_lets_a_failed_supporter_retry_with_empty_answers(frank_client, content) -> None:
+    client = frank_client
+    frank = enter(FRANK, client=client)
     answer_all(client, content, wrong_parts=frozenset({5}))
 
     response = client.post("/tutorial/submit/")
 
     assert response["Location"] == "/tutorial/result/"
-    bob.refresh_from_db()
-    assert bob.qualification == Worker.Qualification.IN_TRAINING
-    assert bob.stage == Worker.Stage.TUTORIAL
+    frank.refresh_from_db()
+    assert frank.qualification == Worker.Qualification.IN_TRAINING
+    assert frank.stage == Worker.Stage.TUTORIAL
     result = client.get("/tutorial/result/").content.decode()
     assert "<strong>1</strong> attempt left" in result
     # Until he starts the new attempt, parts send him back to the result.
@@ -122,11 +133,12 @@ def test_it_lets_a_failed_supporter_retry_with_empty_answers(enter, content) -> 
     page = client.get("/tutorial/1/").content.decode()
     assert '<span id="answered-count">0</span> answered' in page
     assert "attempt 2 of 2" in page
-    assert QuizAttempt.objects.filter(worker=bob).count() == 2
+    assert QuizAttempt.objects.filter(worker=frank).count() == 2
 
 
-def test_it_fails_for_good_after_the_last_attempt_with_status_00(enter, content) -> None:
-    client, bob = enter("bob")
+def test_it_fails_for_good_after_the_last_attempt_with_status_00(frank_client, content) -> None:
+    client = frank_client
+    frank = enter(FRANK, client=client)
     answer_all(client, content, wrong_parts=frozenset({1}))
     client.post("/tutorial/submit/")
     client.post("/tutorial/retry/")
@@ -135,43 +147,44 @@ def test_it_fails_for_good_after_the_last_attempt_with_status_00(enter, content)
     response = client.post("/tutorial/submit/")
 
     assert response["Location"] == "/done/"
-    bob.refresh_from_db()
-    assert bob.qualification == Worker.Qualification.FAILED
-    assert bob.status_code == StatusCode.FAILED_TRAINING
-    assert bob.stage == Worker.Stage.DONE
+    frank.refresh_from_db()
+    assert frank.qualification == Worker.Qualification.FAILED
+    assert frank.status_code == StatusCode.FAILED_TRAINING
+    assert frank.stage == Worker.Stage.DONE
     status_page = client.get("/done/").content.decode()
-    assert bob.completion_code in status_page
-    assert QuizAttempt.objects.get(worker=bob, number=2).wrong_count == 2
+    assert frank.completion_code in status_page
+    assert QuizAttempt.objects.get(worker=frank, number=2).wrong_count == 2
 
 
-def test_it_follows_the_runs_pass_rule(enter, content, run) -> None:
+def test_it_follows_the_runs_pass_rule(bob_client, content, run) -> None:
     run.quiz_max_wrong = 2
     run.quiz_max_attempts = 1
     run.save()
-    client, carol = enter("carol")
+    client = bob_client
+    bob = enter(BOB, client=client)
     answer_all(client, content, wrong_parts=frozenset({1, 11}))
 
     client.post("/tutorial/submit/")
 
-    carol.refresh_from_db()
-    assert carol.is_qualified
-    assert QuizAttempt.objects.get(worker=carol).wrong_count == 2
+    bob.refresh_from_db()
+    assert bob.is_qualified
+    assert QuizAttempt.objects.get(worker=bob).wrong_count == 2
 
 
-def test_it_sends_seekers_and_strangers_away(enter, content) -> None:
-    seeker_client, sam = enter("sam", role="seeker")
+def test_it_sends_seekers_and_strangers_away(alice_client, content) -> None:
+    seeker_client = alice_client
+    alice = enter(ALICE, client=seeker_client)
     assert seeker_client.get("/tutorial/")["Location"] == "/surveys/pre-chat/"
     assert seeker_client.post("/tutorial/1/", {"option": "0"})["Location"] == "/surveys/pre-chat/"
-    assert not QuizAttempt.objects.filter(worker=sam).exists()
-
-    from django.test import Client
+    assert not QuizAttempt.objects.filter(worker=alice).exists()
 
     outsider = Client()
     assert outsider.get("/tutorial/").status_code == 403
     assert outsider.post("/tutorial/1/", {"option": "0"}).status_code == 403
 
 
-def test_it_shows_a_notice_when_no_content_is_loaded(enter) -> None:
-    client, _alice = enter("alice")
+def test_it_shows_a_notice_when_no_content_is_loaded(sam_client) -> None:
+    client = sam_client
+    enter(SAM, client=client)
     assert client.get("/tutorial/").status_code == 503
     assert client.get("/tutorial/1/").status_code == 503

@@ -9,13 +9,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from crowd.models import CollectionRun
 from crowd.selectors import run_named
 from quality.errors import QualityError
-from quality.job import QualityControlResult, run_quality_control
+from quality.job import INCOMPLETE, QualityControlResult, run_quality_control
+from quality.releases import ReleaseOutcome
 
 
 class Command(BaseCommand):
     help = (
         "Judge ended conversations that are pending (preliminary filter, then auto-approval), "
-        "print the counts, and write a release of the approved set."
+        "print the counts, and write a release of the approved set. Exits with an error when "
+        "another job held some conversations: that run is incomplete and writes no release."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -39,9 +41,12 @@ class Command(BaseCommand):
             )
         except QualityError as exc:
             raise CommandError(str(exc)) from exc
-        self._report(result, release_asked=not options["no_release"])
+        self._report(result)
+        if not result.complete:
+            # Not a success: some conversations were left to another job (and no release made).
+            raise CommandError(result.summary())
 
-    def _report(self, result: QualityControlResult, *, release_asked: bool) -> None:
+    def _report(self, result: QualityControlResult) -> None:
         c = result.counts
         self.stdout.write(
             f"judged {c.judged}: filtered={c.filtered} approved={c.approved} review={c.review}"
@@ -52,8 +57,12 @@ class Command(BaseCommand):
         if result.release is not None:
             r = result.release
             self.stdout.write(f"release {r.number}: {r.count} conversations -> {r.path}")
-        elif release_asked:
+        elif result.release_status == ReleaseOutcome.UNCHANGED:
             self.stdout.write("no new release: the approved set is unchanged")
+        elif result.release_status == ReleaseOutcome.EMPTY:
+            self.stdout.write("no release: no conversation is approved yet")
+        elif result.release_status == INCOMPLETE:
+            self.stdout.write("no release: this run did not judge everything (see below)")
 
 
 def _named_run(name: str | None) -> CollectionRun | None:
