@@ -2,38 +2,53 @@
 
 The protocol is described in docs/protocol.md. No ORM code here: every read and write goes
 through a chat service (chat.sessions, chat.messages, chat.endings) in a worker thread. What
-each socket has been sent, the heartbeat and presence live in chat.delivery.
+each socket has been sent, the heartbeat and presence live in chat.delivery; the caps on frames,
+sockets and typing in chat.limits. No frame, however malformed, may end the socket: each gets
+an error frame (docs/protocol.md, "Errors" and "Limits").
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from channels.auth import get_user
 from channels.consumer import get_handler_name
 
-from chat import endings, frames, messages, sessions
+from chat import endings, frames, limits, messages, sessions
 from chat.delivery import DeliveringConsumer, in_thread
 from chat.errors import INFRASTRUCTURE_ERRORS, RETRYABLE, ChatError
 from crowd import vocabulary
 from crowd.selectors import worker_id_from_scope
+from esc_platform import safe_json
 
 logger = logging.getLogger(__name__)
 
 # The per-frame calls, wrapped once rather than for every frame.
 _post_message = in_thread(messages.post_message)
 _answer_feedback = in_thread(messages.answer_feedback)
+_claim_slot = in_thread(limits.claim_socket_slot)
+_refresh_slot = in_thread(limits.refresh_socket_slot)
+_release_slot = in_thread(limits.release_socket_slot)
 
 CLOSE_NO_WORKER = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_ENDED = 4409
+# The worker already has CHAT_MAX_SOCKETS_PER_WORKER chat sockets open.
+CLOSE_TOO_MANY_SOCKETS = 4429
 # The database or Redis behind the server failed: the page tries again shortly.
 CLOSE_UNAVAILABLE = 4503
+# A frame is one flat object; a little room for what later versions of the page may send.
+FRAME_MAX_DEPTH = 4
 _CLOSE_OF_ERROR = {"not_found": CLOSE_NOT_FOUND, "forbidden": CLOSE_FORBIDDEN}
 UNAVAILABLE_MESSAGE = "The chat server could not take this right now; it is retried."
+RATE_LIMITED = "rate_limited"
+SLOW_DOWN = "Too many frames at once; this one was dropped and is sent again shortly."
+# The largest id a database row can have (a signed 64-bit integer).
+MAX_ROW_ID = 2**63 - 1
 
 
 def _query(query_string: bytes) -> dict[str, str]:
@@ -42,18 +57,28 @@ def _query(query_string: bytes) -> dict[str, str]:
 
 
 def _after(query: dict[str, str]) -> int:
+    """The replay's starting seq: ASCII digits of a row id's size, anything else is 0."""
     value = query.get("after", "")
-    return int(value) if value.isdigit() else 0
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return 0
+    return int(value)
 
 
 class ChatConsumer(DeliveringConsumer):
     """One participant's (or a staff watcher's) connection to one conversation."""
 
     watch = False
+    slot = ""
+    _slot_refreshed_at = 0.0
 
     async def connect(self) -> None:
         await self.accept()
         self.conversation_id = int(self.scope["url_route"]["kwargs"]["conversation_id"])
+        if not 0 < self.conversation_id <= MAX_ROW_ID:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.budget = limits.FrameBudget.from_settings()
+        self.typing_gate = limits.TypingGate()
         query = _query(self.scope.get("query_string", b""))
         # heartbeat=1: the client pings, wants presence frames, and may be dropped when silent.
         self.heartbeat = query.get("heartbeat") == "1"
@@ -62,7 +87,10 @@ class ChatConsumer(DeliveringConsumer):
             if staff is None:
                 return
             session = await self._join(staff, _after(query))
-            if session is not None:
+            if session is None:
+                return
+            # Only a socket that stays open holds one of the worker's slots.
+            if staff or session.ended is not None or await self._take_slot():
                 await self._greet(session)
         except INFRASTRUCTURE_ERRORS:
             logger.warning("chat connect failed: a service is unavailable", exc_info=True)
@@ -82,6 +110,16 @@ class ChatConsumer(DeliveringConsumer):
             await self.close(code=CLOSE_NO_WORKER)
             return None
         return False
+
+    async def _take_slot(self) -> bool:
+        """Hold one of the worker's socket slots; False when all are taken (closed 4429)."""
+        slot = await _claim_slot(self.worker_id, self.channel_name)
+        if slot is None:
+            await self._leave_group()
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return False
+        self.slot, self._slot_refreshed_at = slot, time.monotonic()
+        return True
 
     async def _join(self, staff: bool, after: int) -> sessions.ChatSession | None:
         """Authorise, join the group, then read the replay; None when refused and closed."""
@@ -128,6 +166,18 @@ class ChatConsumer(DeliveringConsumer):
     async def disconnect(self, code: int) -> None:
         await self.stop_heartbeat()
         await self._leave_group()
+        await self._free_slot()
+
+    async def _free_slot(self) -> None:
+        if self.slot:
+            slot, self.slot = self.slot, ""
+            await _release_slot(slot, self.channel_name)
+
+    async def _keep_slot(self) -> None:
+        """Refresh this socket's slot now and then, so that only dead sockets' slots expire."""
+        if self.slot and time.monotonic() - self._slot_refreshed_at >= limits.SLOT_REFRESH_SECONDS:
+            self._slot_refreshed_at = time.monotonic()
+            await _refresh_slot(self.slot, self.channel_name)
 
     async def send_json(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame))
@@ -141,17 +191,25 @@ class ChatConsumer(DeliveringConsumer):
         if not self.role:
             return
         self.heard()
+        await self._keep_slot()
         frame = await self._parse(text_data)
         if frame is None:
             return
-        ref = frame.get("id")
-        kind = frame.get("type")
+        ref, kind = frame.get("id"), frame.get("type")
+        if not self.budget.take():
+            # Dropped, not refused: the page sends it again a little later.
+            await self.send_json(
+                {**frames.error_frame(RATE_LIMITED, SLOW_DOWN, ref), "retryable": True}
+            )
+            return
         if kind == "ping":
             await self.answer_ping()
-            return
-        if self.role == vocabulary.STAFF:
+        elif self.role == vocabulary.STAFF:
             await self.send_error("read_only", "Staff watch conversations read-only.", ref)
-            return
+        else:
+            await self._dispatch_frame(frame, kind, ref)
+
+    async def _dispatch_frame(self, frame: dict[str, Any], kind: Any, ref: Any) -> None:
         handler = {
             "message": self._message,
             "feedback": self._feedback,
@@ -180,7 +238,7 @@ class ChatConsumer(DeliveringConsumer):
     async def _parse(self, text_data: str | None) -> dict[str, Any] | None:
         """The frame as a JSON object, or None after telling the client it was not one."""
         try:
-            frame = json.loads(text_data or "")
+            frame = safe_json.loads(text_data or "", max_depth=FRAME_MAX_DEPTH)
         except ValueError:
             frame = None
         if not isinstance(frame, dict):
@@ -216,7 +274,8 @@ class ChatConsumer(DeliveringConsumer):
         await self.send_json(ack)
 
     async def _typing(self, frame: dict[str, Any]) -> None:
-        await self.relay_quietly(frames.typing_event(self.role))
+        if self.typing_gate.open():
+            await self.relay_quietly(frames.typing_event(self.role))
 
     async def _end(self, frame: dict[str, Any]) -> None:
         assert self.worker_id is not None

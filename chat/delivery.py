@@ -78,8 +78,27 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
     _synced_at = 0.0
     _watchdog: asyncio.Task[None] | None = None
 
+    client_gone = False
+
     async def send_json(self, frame: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        """Send, unless the client has gone: then there is nobody left to tell anything.
+
+        The server raises an OSError (uvicorn's ClientDisconnected) for a frame to a socket the
+        client closed a moment ago; the disconnect that follows ends this consumer. It is not a
+        failing service, so it is neither answered nor logged as one.
+        """
+        if self.client_gone:
+            return
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except OSError:
+            self.client_gone = True
+            logger.debug("a frame for a client that has gone was dropped")
 
     # --- group membership and relays -----------------------------------------------------
 
@@ -197,6 +216,10 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
         while True:
             await asyncio.sleep(min(2.0, timeout / 4))
             if time.monotonic() - self._heard_at > timeout:
+                # Behind a dead network the close handshake never completes, so the disconnect
+                # would come only when the server gives up on it: tell the partner now.
+                await self.announce_presence(online=False, announce=False)
+                await self._leave_group()
                 await self.close(code=CLOSE_HEARTBEAT_LOST)
                 return
 

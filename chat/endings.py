@@ -42,12 +42,8 @@ ENDINGS: dict[str, Ending] = {
     # The seeker ended it after the minimum turns and time: both finished (03).
     EndReason.FINISHED: Ending(TaskOutcome.FINISHED, True, TaskOutcome.FINISHED, True),
     # A worker left early (01); the partner was left alone, not their fault (02).
-    EndReason.SEEKER_LEFT: Ending(
-        TaskOutcome.LEFT_EARLY, False, TaskOutcome.PARTNER_UNRESPONSIVE, True
-    ),
-    EndReason.SUPPORTER_LEFT: Ending(
-        TaskOutcome.LEFT_EARLY, False, TaskOutcome.PARTNER_UNRESPONSIVE, True
-    ),
+    EndReason.SEEKER_LEFT: Ending(TaskOutcome.LEFT_EARLY, False, TaskOutcome.PARTNER_LEFT, True),
+    EndReason.SUPPORTER_LEFT: Ending(TaskOutcome.LEFT_EARLY, False, TaskOutcome.PARTNER_LEFT, True),
     # The reporter's partner went silent: the reporter 02, the silent partner 01.
     EndReason.PARTNER_UNRESPONSIVE: Ending(
         TaskOutcome.PARTNER_UNRESPONSIVE, True, TaskOutcome.LEFT_EARLY, False

@@ -139,11 +139,48 @@ def next_url_for(conversation: Conversation, role: str) -> str:
     return stage_url(worker)
 
 
+# What happened, in plain words, for the ender ("self") and for the other side ("other").
+_ENDED_WORDS: dict[str, dict[str, str]] = {
+    "finished": {
+        "self": "You ended the conversation. Thank you for talking.",
+        "other": "The help-seeker ended the conversation. Thank you for your support.",
+    },
+    "seeker_left": {
+        "self": "You left the conversation.",
+        "other": "The help-seeker left the conversation. This is not your fault, and you are "
+        "paid for your time.",
+    },
+    "supporter_left": {
+        "self": "You left the conversation.",
+        "other": "Your supporter left the conversation. This is not your fault, and you are "
+        "paid for your time.",
+    },
+    "partner_unresponsive": {
+        "self": "You told us your partner stopped responding, so the conversation has ended. "
+        "This is not your fault.",
+        "other": "Your partner told us you stopped responding, so the conversation has ended.",
+    },
+    "abandoned": {
+        "self": "Nobody wrote for a long time, so the conversation was closed.",
+        "other": "Nobody wrote for a long time, so the conversation was closed.",
+    },
+}
+
+
+def ended_words(conversation: Conversation, role: str) -> str:
+    """The sentence that tells this side how the chat ended (staff: the end reason)."""
+    words = _ENDED_WORDS.get(conversation.end_reason)
+    if words is None or role == vocabulary.STAFF:
+        return f"The conversation has ended: {conversation.get_end_reason_display().lower()}."
+    return words["self" if role == conversation.ended_by else "other"]
+
+
 def ended_frame(conversation: Conversation, role: str) -> dict[str, Any]:
     return {
         "type": "ended",
         "reason": conversation.end_reason,
         "by": conversation.ended_by,
+        "message": ended_words(conversation, role),
         "next_url": next_url_for(conversation, role),
     }
 

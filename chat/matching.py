@@ -18,6 +18,7 @@ from crowd import vocabulary
 from crowd.models import CollectionRun, Worker
 from crowd.services import TaskOutcome, finish_worker
 from crowd.stages import stage_url
+from quality.models import Flag
 from surveys.models import PreChatSurvey
 
 # Pairs made by one poll of the waiting room (each pair is its own short transaction).
@@ -62,7 +63,11 @@ def _match_one_pair(run: CollectionRun) -> Conversation | None:
         seeker = _claim_oldest(_waiting(run, vocabulary.SEEKER))
         if seeker is None:
             return None
-        supporter = _claim_oldest(_waiting(run, vocabulary.SUPPORTER).exclude(pk=seeker.pk))
+        supporters = _waiting(run, vocabulary.SUPPORTER).exclude(pk=seeker.pk)
+        if seeker.device_key:
+            # Two tasks held by one browser are one person playing both sides.
+            supporters = supporters.exclude(device_key=seeker.device_key)
+        supporter = _claim_oldest(supporters)
         if supporter is None:
             return None
         # The rows are locked, but the conditional UPDATE keeps the rule true on any backend.
@@ -72,7 +77,15 @@ def _match_one_pair(run: CollectionRun) -> Conversation | None:
         if claimed != 2:
             transaction.set_rollback(True)
             return None
-        return _start_conversation(run, seeker, supporter)
+        conversation = _start_conversation(run, seeker, supporter)
+        if seeker.network_key and seeker.network_key == supporter.network_key:
+            # Colleagues share an office address, so this is only worth a reviewer's look.
+            Flag.objects.create(
+                conversation=conversation,
+                kind=Flag.Kind.SAME_NETWORK,
+                detail="The seeker and the supporter entered from the same network address.",
+            )
+        return conversation
 
 
 def match_waiting_workers(run: CollectionRun, *, limit: int = MATCHES_PER_POLL) -> int:

@@ -1,8 +1,9 @@
 """Messages and feedback: check → write → event (docs/protocol.md, "Messages").
 
-`post_message` is the whole message path: `check_message` validates the frame,
-`do_post_message` stores it under the conversation's row lock, and the relay event leaves only
-after commit. Nothing else (analysis, detection) runs on this path.
+`post_message` is the whole message path: `check_frame` validates the frame's shape and text
+before anything is locked or written, `check_message` what depends on the sender's role and the
+run (under the conversation's row lock), `do_post_message` stores it, and the relay event
+leaves only after commit. Nothing else (analysis, detection) runs on this path.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,9 +21,12 @@ from chat.errors import ChatError
 from chat.models import Conversation, Utterance
 from chat.sessions import lock_active
 from crowd import vocabulary
+from crowd.text import TextRefused, has_visible_text, normalise_text
 from quality.models import Flag
 
 MAX_CLIENT_ID_CHARS = 64
+# Longer than any run allows (runs set max_message_chars): refused before the row is locked.
+MAX_FRAME_TEXT_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -33,14 +38,37 @@ class MessageResult:
     relay: list[dict[str, Any]] = field(default_factory=list)
 
 
-def check_message(client_id: Any, text: Any, strategy: Any, role: str, max_chars: int) -> None:
-    """Refuse a message frame the protocol does not allow, with the code the page shows."""
-    if not isinstance(client_id, str) or not 1 <= len(client_id) <= MAX_CLIENT_ID_CHARS:
+def check_frame(client_id: Any, text: Any, strategy: Any) -> str:
+    """Refuse a malformed message frame before any lock or write; the text to store.
+
+    The text is stored as typed (line ends kept) but in NFC, with \r\n made \n.
+    """
+    if (
+        not isinstance(client_id, str)
+        or not 1 <= len(client_id) <= MAX_CLIENT_ID_CHARS
+        or not client_id.isprintable()
+    ):
         raise ChatError(
-            "bad_id", f"A message needs an id of 1 to {MAX_CLIENT_ID_CHARS} characters."
+            "bad_id", f"A message needs an id of 1 to {MAX_CLIENT_ID_CHARS} printable characters."
         )
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
         raise ChatError("empty_text", "A message needs some text.")
+    if len(text) > MAX_FRAME_TEXT_CHARS:
+        raise ChatError("text_too_long", "This message is far too long.")
+    try:
+        stored = normalise_text(text, strip=False)
+    except TextRefused as exc:
+        raise ChatError("bad_text", f"{exc} Please remove it and send again.") from None
+    if not has_visible_text(stored):
+        raise ChatError("empty_text", "A message needs some text.")
+    if strategy is not None and not isinstance(strategy, str):
+        raise ChatError("unknown_strategy", "That is not one of the eight strategies.")
+    return stored
+
+
+def check_message(text: str, strategy: str | None, role: str, conversation: Conversation) -> None:
+    """Refuse a well-formed message that this sender may not send in this conversation now."""
+    max_chars = conversation.run.max_message_chars
     if len(text) > max_chars:
         raise ChatError("text_too_long", f"A message may have at most {max_chars} characters.")
     if role == vocabulary.SEEKER:
@@ -50,6 +78,8 @@ def check_message(client_id: Any, text: Any, strategy: Any, role: str, max_chars
         raise ChatError("strategy_required", "Choose a strategy before sending.")
     elif strategy not in vocabulary.STRATEGY_NAMES:
         raise ChatError("unknown_strategy", "That is not one of the eight strategies.")
+    if conversation.last_seq >= settings.CHAT_MAX_MESSAGES_PER_CONVERSATION:
+        raise ChatError("too_many_messages", "This conversation has reached its limit of messages.")
 
 
 def resend_ack(
@@ -181,14 +211,15 @@ def post_message(
     With `defer_relay`, the committed relay event is returned in `result.relay` for the caller
     to send (the websocket consumer does it on its event loop) instead of being sent here.
     """
+    stored_text = check_frame(client_id, text, strategy)
     outbox: list[dict[str, Any]] = []
     with transaction.atomic():
         conversation, role = lock_active(conversation_id, worker_id)
         try:
-            check_message(client_id, text, strategy, role, conversation.run.max_message_chars)
+            check_message(stored_text, strategy, role, conversation)
         except ChatError:
-            # A resend of a stored id is acked (or refused as the partner's) before its
-            # content is judged, as it always was.
+            # A resend of a stored id is acked (or refused as the partner's) before the rules
+            # of the moment are applied: it was accepted when it was first sent.
             stored = resend_ack(conversation, client_id, role, outbox if defer_relay else None)
             if stored is None:
                 raise
@@ -198,7 +229,7 @@ def post_message(
                 conversation,
                 role,
                 client_id=client_id,
-                text=text,
+                text=stored_text,
                 strategy=strategy,
                 outbox=outbox if defer_relay else None,
             )

@@ -13,8 +13,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from crowd import payments, privacy
-from crowd.models import CollectionRun, DataDeletion, StatusCode, Worker
+from crowd import consent, payments, privacy
+from crowd.models import (
+    CollectionRun,
+    ConsentVersion,
+    DataDeletion,
+    DeviceSwitch,
+    StatusCode,
+    Worker,
+)
 
 
 class CollectionRunForm(forms.ModelForm):
@@ -31,7 +38,25 @@ class CollectionRunForm(forms.ModelForm):
         self._check_bonus(data)
         self._check_completion(data)
         self._check_site_codes(data)
+        self._check_codes_before_opening(data)
+        self._check_consent(data)
         return data
+
+    def _check_consent(self, data: dict[str, Any]) -> None:
+        unknown = consent.unknown_placeholders(data.get("consent_text") or "")
+        if unknown:
+            known = ", ".join("{" + name + "}" for name in consent.PLACEHOLDERS)
+            self.add_error(
+                "consent_text",
+                f"Nothing fills {', '.join('{' + n + '}' for n in unknown)}; known: {known}.",
+            )
+        if data.get("is_active") and not (
+            data.get("researcher_name") and data.get("researcher_contact")
+        ):
+            self.add_error(
+                "researcher_contact",
+                "An active run names the researcher and a contact on its consent page.",
+            )
 
     def _check_situation_words(self, data: dict[str, Any]) -> None:
         low, high = data.get("situation_min_words"), data.get("situation_max_words")
@@ -56,22 +81,28 @@ class CollectionRunForm(forms.ModelForm):
             self.add_error("bonus", "The bonus multiplier must be at least 1.")
 
     def _check_completion(self, data: dict[str, Any]) -> None:
-        mode = data.get("completion_mode")
-        url = data.get("completion_url_template") or ""
-        if mode == CollectionRun.CompletionMode.PROLIFIC and "{code}" not in url:
+        url = data.get("prolific_completion_url") or ""
+        if url and "{code}" not in url:
             self.add_error(
-                "completion_url_template",
+                "prolific_completion_url",
                 'A Prolific completion URL must contain "{code}", e.g. '
                 "https://app.prolific.com/submissions/complete?cc={code}",
             )
-        if mode == CollectionRun.CompletionMode.MTURK and not url.rstrip("/").endswith(
-            "/mturk/externalSubmit"
-        ):
+        if not data.get("accepts_prolific") and not data.get("accepts_mturk"):
+            self.add_error("accepts_prolific", "A run must take workers from at least one site.")
+
+    def _check_codes_before_opening(self, data: dict[str, Any]) -> None:
+        """Prolific recognises only its study's codes: an open run must map every status."""
+        codes = data.get("site_completion_codes")
+        if not (data.get("is_active") and data.get("accepts_prolific")):
+            return
+        missing = [code.value for code in StatusCode if not (codes or {}).get(code.value)]
+        if isinstance(codes, dict) and missing:
             self.add_error(
-                "completion_url_template",
-                "MTurk-style runs post to the externalSubmit URL, e.g. "
-                "https://www.mturk.com/mturk/externalSubmit "
-                "(sandbox: https://workersandbox.mturk.com/mturk/externalSubmit).",
+                "site_completion_codes",
+                "An active run that takes Prolific workers needs a Prolific completion code for "
+                f"every status; missing: {', '.join(missing)}. Copy them from the study's "
+                "completion codes on Prolific, or make the run inactive until you have them.",
             )
 
     def _check_site_codes(self, data: dict[str, Any]) -> None:
@@ -82,6 +113,30 @@ class CollectionRunForm(forms.ModelForm):
                 "site_completion_codes",
                 'Give a JSON object from status code to site code, e.g. {"03": "C1A2B3C4"}.',
             )
+
+
+# The ids each crowd site fills into a study's link: Prolific's URL placeholders, and MTurk's
+# parameters (it appends assignmentId, hitId, turkSubmitTo and workerId to an ExternalQuestion).
+_SITE_PARAMETERS = {
+    "prolific": (
+        "PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
+    ),
+    "mturk": "",
+}
+
+
+def entry_links(start_url: str, run: CollectionRun) -> list[tuple[str, str, str]]:
+    """(site, role, link) for every site the run takes and both roles, ready to copy."""
+    links = []
+    for provider in (Worker.Provider.PROLIFIC, Worker.Provider.MTURK):
+        if not run.accepts(provider):
+            continue
+        for role in ("supporter", "seeker"):
+            query = f"role={role}&run={run.name}"
+            if _SITE_PARAMETERS[provider]:
+                query += "&" + _SITE_PARAMETERS[provider]
+            links.append((str(provider.label), role, f"{start_url}?{query}"))
+    return links
 
 
 def _csv_response(content: str, filename: str) -> HttpResponse:
@@ -99,6 +154,37 @@ class CollectionRunAdmin(admin.ModelAdmin):
     actions = ["download_unpaid_payments"]
     fieldsets = (
         (None, {"fields": ("name", "title", "is_active")}),
+        (
+            "Who may take part",
+            {
+                "fields": (
+                    "study",
+                    "participation",
+                    "allow_device_switch",
+                    "same_network_needs_review",
+                ),
+                "description": (
+                    "A person takes part once, in one role: in this run, or in every run of "
+                    "the same study (runs with a blank study form one). A task stays in the "
+                    "browser that opened it unless moves are allowed (docs/workers.md)."
+                ),
+            },
+        ),
+        (
+            "Consent",
+            {
+                "fields": (
+                    ("researcher_name", "researcher_contact"),
+                    "expected_minutes",
+                    "consent_text",
+                ),
+                "description": (
+                    "What every worker reads and agrees to before starting. Leave the text "
+                    "blank for the default one; numbers in it come from this run's settings, "
+                    "and every text workers agreed to is kept as a numbered version."
+                ),
+            },
+        ),
         (
             "Pre-chat survey (seekers)",
             {
@@ -136,15 +222,36 @@ class CollectionRunAdmin(admin.ModelAdmin):
         (
             "Return to the crowd site",
             {
-                "fields": ("completion_mode", "completion_url_template", "site_completion_codes"),
+                "fields": (
+                    ("accepts_prolific", "accepts_mturk"),
+                    "prolific_completion_url",
+                    "site_completion_codes",
+                    "mturk_sandbox",
+                ),
                 "description": (
-                    'Prolific: a URL with "{code}"; map status codes to the study\'s '
-                    'completion codes, e.g. {"03": "C1A2B3C4", "02": "C5D6E7F8"}. '
-                    "MTurk: the externalSubmit URL."
+                    "Each worker goes back to the site they came from. Prolific: a URL with "
+                    '"{code}", and the study\'s completion code for every status, e.g. '
+                    '{"00": "C0FAILED", "01": "C1LEFT", "02": "C2PARTNER", "03": "C3DONE"} '
+                    "(required before an active run takes Prolific workers). MTurk: the HIT "
+                    "is submitted to the host its link names (turkSubmitTo)."
                 ),
             },
         ),
     )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The run's page, with the entry links to paste into each crowd site it takes."""
+        run = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if run is not None:
+            context["entry_links"] = entry_links(request.build_absolute_uri("/start/"), run)
+        return super().change_view(request, object_id, form_url, context)
 
     @admin.display(description="Dashboard")
     def dashboard(self, run: CollectionRun) -> SafeString:
@@ -194,6 +301,9 @@ class WorkerAdmin(admin.ModelAdmin):
         "paid_at",
         "data_deleted_at",
         "created_at",
+        "person_key",
+        "device_key",
+        "network_key",
     )
 
     @admin.action(description="Delete personal data (at the worker's request)")
@@ -229,8 +339,22 @@ class WorkerAdmin(admin.ModelAdmin):
         return _csv_response(content, f"payments-{run.name}-selected.csv")
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that are records of what happened (a worker's answers, a deletion): shown, never
+    added, edited or deleted in the admin."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(DataDeletion)
-class DataDeletionAdmin(admin.ModelAdmin):
+class DataDeletionAdmin(ReadOnlyAdmin):
     list_display = ("worker", "deleted_at", "requested_by", "conversations_withdrawn")
     readonly_fields = (
         "worker",
@@ -241,11 +365,21 @@ class DataDeletionAdmin(admin.ModelAdmin):
         "unpaid_amount",
     )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+@admin.register(DeviceSwitch)
+class DeviceSwitchAdmin(ReadOnlyAdmin):
+    """Every move of a task to another browser (only runs that allow it have any)."""
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    list_display = ("worker", "switched_at", "stage", "from_device", "to_device", "same_network")
+    list_filter = ("same_network", "stage")
+    list_select_related = ("worker",)
+    readonly_fields = list_display
+
+
+@admin.register(ConsentVersion)
+class ConsentVersionAdmin(ReadOnlyAdmin):
+    """Every consent text workers agreed to, exactly as they read it."""
+
+    list_display = ("run", "number", "role", "created_at")
+    list_filter = ("run", "role")
+    readonly_fields = ("run", "number", "role", "created_at", "text", "digest")

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
 
 from chat.models import Conversation
-from crowd.models import CollectionRun, StatusCode, Worker
+from crowd.models import CollectionRun, ConsentVersion, StatusCode, Worker
 
 
 @dataclass
@@ -32,6 +32,8 @@ class RunDashboard:
     pay_paid: Decimal = Decimal("0")
     workers_owed: int = 0
     workers_paid: int = 0
+    # (version number, role, when it was first shown, workers who agreed to it)
+    consent_versions: list[tuple[int, str, Any, int]] = field(default_factory=list)
 
     def status_table(self) -> list[dict[str, Any]]:
         """Rows of (status, seekers, supporters) for the template."""
@@ -94,6 +96,13 @@ def run_dashboard(run: CollectionRun) -> RunDashboard:
     board.pay_paid = Decimal(pay["paid"] or 0).quantize(cents)
     board.workers_owed = pay["owed_n"]
     board.workers_paid = pay["paid_n"]
+
+    versions = (
+        ConsentVersion.objects.filter(run=run)
+        .annotate(agreed=Count("workers"))
+        .values_list("number", "role", "created_at", "agreed")
+    )
+    board.consent_versions = list(versions)
 
     # Imported dataset conversations are not part of what this run collected.
     conversations = Conversation.objects.filter(run=run).exclude(

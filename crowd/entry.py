@@ -11,10 +11,29 @@ from crowd.models import Worker
 
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
 ASSIGNMENT_NOT_ACCEPTED = "ASSIGNMENT_ID_NOT_AVAILABLE"
+# Where MTurk says a HIT returns (its turkSubmitTo parameter): production or the sandbox.
+MTURK_HOSTS = ("https://www.mturk.com", "https://workersandbox.mturk.com")
 
 
 class EntryLinkError(ValueError):
     """The entry link cannot identify a worker; the message is shown to the worker."""
+
+    status = 400
+    headline = "We could not start your task"
+
+
+class TookPartAlready(EntryLinkError):
+    """The person behind this id has a task in this run or study already (another id/role)."""
+
+    status = 403
+    headline = "You have already taken part"
+
+
+class OpenInAnotherBrowser(EntryLinkError):
+    """The task of this id is held by another browser (crowd/devices.py)."""
+
+    status = 409
+    headline = "This task is open in another browser"
 
 
 @dataclass(frozen=True)
@@ -26,6 +45,7 @@ class EntryLink:
     assignment_id: str
     hit_id: str
     run_name: str
+    mturk_submit_to: str = ""
 
 
 def _clean_id(params: Mapping[str, str], key: str, *, required: bool) -> str:
@@ -40,6 +60,13 @@ def _clean_id(params: Mapping[str, str], key: str, *, required: bool) -> str:
             "at most 128 characters)."
         )
     return value
+
+
+def _submit_host(params: Mapping[str, str]) -> str:
+    host = params.get("turkSubmitTo", "").strip().rstrip("/")
+    if host and host not in MTURK_HOSTS:
+        raise EntryLinkError("turkSubmitTo in the link is not an MTurk address.")
+    return host
 
 
 def parse_entry_link(params: Mapping[str, str]) -> EntryLink:
@@ -72,6 +99,7 @@ def parse_entry_link(params: Mapping[str, str]) -> EntryLink:
             assignment_id=_clean_id(params, "assignmentId", required=False),
             hit_id=_clean_id(params, "hitId", required=False),
             run_name=run_name,
+            mturk_submit_to=_submit_host(params),
         )
     raise EntryLinkError(
         "The link carries no worker id (PROLIFIC_PID for Prolific, workerId for MTurk)."

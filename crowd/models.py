@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -23,15 +24,35 @@ def _default_emotions() -> list[str]:
 class CollectionRun(models.Model):
     """One data collection: its option lists, thresholds, pay and crowd-site return link."""
 
-    class CompletionMode(models.TextChoices):
-        PROLIFIC = "prolific", "Prolific-style completion URL"
-        MTURK = "mturk", "MTurk-style external-question form submit"
-        NONE = "none", "Show the code only"
+    class Participation(models.TextChoices):
+        ONCE_PER_STUDY = "once_per_study", "Once in the whole study, in one role"
+        ONCE_PER_RUN = "once_per_run", "Once in this run, in one role"
 
     name = models.SlugField(max_length=64, unique=True)
     title = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Who may take part (docs/workers.md, "One browser, one person"). Runs with the same study
+    # share their people; runs that leave it blank form one study together.
+    study = models.SlugField(max_length=64, blank=True)
+    participation = models.CharField(
+        max_length=16, choices=Participation.choices, default=Participation.ONCE_PER_STUDY
+    )
+    same_network_needs_review = models.BooleanField(
+        default=False,
+        help_text=(
+            "Send a conversation whose partners entered from one network address to review "
+            "instead of approving it (it is flagged either way)."
+        ),
+    )
+    allow_device_switch = models.BooleanField(
+        default=False,
+        help_text=(
+            "Let a worker move their task to another browser (one whose cookie was lost), "
+            "only while no conversation of theirs is live. Every move is recorded."
+        ),
+    )
 
     # Pre-chat survey options (docs/workers.md, "Pre-chat survey").
     problem_options = models.JSONField(default=_default_problems)
@@ -54,25 +75,46 @@ class CollectionRun(models.Model):
     feedback_every = models.PositiveIntegerField(default=2, validators=[MinValueValidator(1)])
     max_message_chars = models.PositiveIntegerField(default=2000)
 
+    # The consent page (docs/workers.md, "Consent"): a text with placeholders filled from
+    # these settings; blank uses the platform's default text.
+    consent_text = models.TextField(
+        blank=True,
+        help_text=(
+            "Blank: the default text. Paragraphs are separated by a blank line; '## ' starts a "
+            "heading and '- ' a list item. Placeholders in braces are filled from this run: "
+            "see docs/workers.md, 'Consent'."
+        ),
+    )
+    researcher_name = models.CharField(max_length=200, blank=True)
+    researcher_contact = models.CharField(
+        max_length=200, blank=True, help_text="An email address or a page where workers reach you."
+    )
+    expected_minutes = models.PositiveIntegerField(
+        default=30, help_text="How long the whole task takes most workers, in minutes."
+    )
+
     # Pay (docs/quality.md, "Status codes and pay").
     base_pay = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("1.00"))
-    # A multiplier of base pay (docs/quality.md):
-    # 02 seeker base×bonus; 02 supporter and 03 base×10·bonus.
-    bonus = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("1.00"))
+    # A multiplier of base pay (docs/quality.md): released from waiting base×bonus; partner
+    # left or unresponsive: seeker base×bonus, supporter base×10·bonus; 03 base×10·bonus. Above
+    # 1 by default, so that a worker whose partner failed them earns more than one who left.
+    bonus = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("1.50"))
     currency = models.CharField(max_length=3, default="GBP", help_text="ISO code shown with pay.")
 
-    # Where a worker goes back to the crowd site. "{code}" is replaced by the completion code.
-    completion_mode = models.CharField(
-        max_length=16, choices=CompletionMode.choices, default=CompletionMode.PROLIFIC
-    )
-    completion_url_template = models.CharField(
+    # Which crowd sites' links the run takes, and how each worker goes back to their own site
+    # (docs/operations.md, "Returning to the crowd site").
+    accepts_prolific = models.BooleanField(default=True)
+    accepts_mturk = models.BooleanField(default=True)
+    # Prolific: "{code}" (and "{status}") are filled in; blank shows the code only.
+    prolific_completion_url = models.CharField(
         max_length=500,
         blank=True,
         default="https://app.prolific.com/submissions/complete?cc={code}",
     )
-    # Prolific checks the code in the completion URL against the codes set up in the study, so
-    # a run may map each status code ("00".."03") to one of those; unmapped statuses fall back
-    # to the worker's own random completion code (what MTurk-style runs use).
+    # MTurk: a HIT's link carries turkSubmitTo (sandbox or production); without it, this says.
+    mturk_sandbox = models.BooleanField(
+        default=False, help_text="Without turkSubmitTo in the link, return to the MTurk sandbox."
+    )
     site_completion_codes = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -80,6 +122,9 @@ class CollectionRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def accepts(self, provider: str) -> bool:
+        return {"prolific": self.accepts_prolific, "mturk": self.accepts_mturk}.get(provider, False)
 
     @classmethod
     def get_default(cls) -> CollectionRun:
@@ -99,8 +144,25 @@ class StatusCode(models.TextChoices):
     FINISHED = "03", "Finished the task"
 
 
+class TaskOutcome(models.TextChoices):
+    """How a worker's part ended; the only input to the status code, the pay and the words of
+    the status page (docs/quality.md, "Status codes and pay")."""
+
+    FAILED_TRAINING = "failed_training", "Did not pass the training"
+    LEFT_EARLY = "left_early", "Left early"
+    RELEASED_FROM_WAITING = "released_from_waiting", "No partner became available in time"
+    PARTNER_LEFT = "partner_left", "The partner left the conversation"
+    PARTNER_UNRESPONSIVE = "partner_unresponsive", "The partner stopped responding"
+    FINISHED = "finished", "Finished the task"
+
+
 def _new_completion_code() -> str:
     return secrets.token_hex(5).upper()
+
+
+def person_key_of(external_id: str) -> str:
+    """One person, whatever the provider or the letter case their id was typed in."""
+    return external_id.casefold()
 
 
 class WorkerQuerySet(models.QuerySet["Worker"]):
@@ -137,9 +199,17 @@ class Worker(models.Model):
     provider = models.CharField(max_length=16, choices=Provider.choices)
     # Personal data: never leaves the platform in a dataset export.
     external_id = models.CharField(max_length=128)
+    # The person behind the id under any provider (person_key_of): one task each.
+    person_key = models.CharField(max_length=128, db_index=True)
+    # The browser that holds the task and the network it entered from, as hashes
+    # (crowd/devices.py); blank on rows made before devices were recorded.
+    device_key = models.CharField(max_length=64, blank=True, db_index=True)
+    network_key = models.CharField(max_length=64, blank=True)
     study_id = models.CharField(max_length=128, blank=True)
     assignment_id = models.CharField(max_length=128, blank=True)  # SESSION_ID / assignmentId
     hit_id = models.CharField(max_length=128, blank=True)
+    # MTurk's turkSubmitTo from the link: where the HIT goes back to (sandbox or production).
+    mturk_submit_to = models.CharField(max_length=64, blank=True)
 
     stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.CONSENT)
     qualification = models.CharField(
@@ -147,9 +217,13 @@ class Worker(models.Model):
     )
     qualified_at = models.DateTimeField(null=True, blank=True)
     consented_at = models.DateTimeField(null=True, blank=True)
+    consent_version = models.ForeignKey(
+        "ConsentVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="workers"
+    )
     waiting_since = models.DateTimeField(null=True, blank=True)
 
     status_code = models.CharField(max_length=2, choices=StatusCode.choices, blank=True)
+    outcome = models.CharField(max_length=24, choices=TaskOutcome.choices, blank=True)
     completion_code = models.CharField(max_length=16, unique=True, default=_new_completion_code)
     # Base pay in force when the outcome was recorded; the bonus is pay_total - pay_base.
     pay_base = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
@@ -167,6 +241,7 @@ class Worker(models.Model):
             models.UniqueConstraint(
                 fields=["run", "provider", "external_id"], name="worker_unique_identity"
             ),
+            models.UniqueConstraint(fields=["run", "person_key"], name="worker_one_person_per_run"),
             models.CheckConstraint(
                 condition=models.Q(role__in=[vocabulary.SEEKER, vocabulary.SUPPORTER]),
                 name="worker_role_valid",
@@ -176,6 +251,13 @@ class Worker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} #{self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The entry link sets the person key; a row made another way (the admin, a script)
+        # gets the one its id implies.
+        if not self.person_key:
+            self.person_key = person_key_of(self.external_id)
+        super().save(*args, **kwargs)
 
     @property
     def is_supporter(self) -> bool:
@@ -218,3 +300,46 @@ class DataDeletion(models.Model):
 
     def __str__(self) -> str:
         return f"Data deletion of worker {self.worker_id}"
+
+
+class ConsentVersion(models.Model):
+    """The exact consent text a worker of one role agreed to, numbers filled in.
+
+    A new version is made whenever the text a worker would read changes (the run's text or any
+    setting it quotes); the versions of a run are numbered from 1 and never change.
+    """
+
+    run = models.ForeignKey(CollectionRun, on_delete=models.CASCADE, related_name="consents")
+    role = models.CharField(max_length=16, choices=vocabulary.ROLE_CHOICES)
+    number = models.PositiveIntegerField()
+    text = models.TextField()
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="consent_version_number"),
+            models.UniqueConstraint(fields=["run", "role", "digest"], name="consent_version_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} consent v{self.number} ({self.role})"
+
+
+class DeviceSwitch(models.Model):
+    """A worker's task moved to another browser (only where the run allows it): the audit row."""
+
+    worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="device_switches")
+    switched_at = models.DateTimeField(auto_now_add=True)
+    stage = models.CharField(max_length=16, choices=Worker.Stage.choices)
+    # Short prefixes of the device hashes: enough to tell browsers apart in the admin.
+    from_device = models.CharField(max_length=12)
+    to_device = models.CharField(max_length=12)
+    same_network = models.BooleanField()
+
+    class Meta:
+        ordering = ["-switched_at"]
+
+    def __str__(self) -> str:
+        return f"{self.worker} moved to another browser"

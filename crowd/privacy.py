@@ -19,7 +19,7 @@ _ID_FIELDS = ("external_id", "study_id", "assignment_id", "hit_id")
 
 
 def deleted_placeholder(worker: Worker) -> str:
-    # Unique per worker, so the (run, provider, external_id) constraint still holds.
+    # Unique per worker, so the constraints on the id and the person key still hold.
     return f"deleted-{worker.pk}"
 
 
@@ -50,6 +50,10 @@ def delete_personal_data(
         unpaid = locked.pay_total if locked.pay_total is not None and not locked.paid_at else None
         Worker.objects.filter(pk=locked.pk).update(
             external_id=deleted_placeholder(locked),
+            # The person key is the id too; the device and network hashes go with it.
+            person_key=deleted_placeholder(locked),
+            device_key="",
+            network_key="",
             study_id="",
             assignment_id="",
             hit_id="",

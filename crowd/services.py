@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import enum
+from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -10,49 +10,64 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from crowd import vocabulary
-from crowd.entry import EntryLink, EntryLinkError
-from crowd.models import CollectionRun, StatusCode, Worker
+from crowd import devices, vocabulary
+from crowd.entry import (
+    EntryLink,
+    EntryLinkError,
+    OpenInAnotherBrowser,
+    TookPartAlready,
+)
+from crowd.models import (
+    CollectionRun,
+    ConsentVersion,
+    DeviceSwitch,
+    StatusCode,
+    TaskOutcome,
+    Worker,
+    person_key_of,
+)
 from crowd.selectors import SESSION_KEY, run_named
-
-
-class TaskOutcome(enum.Enum):
-    """How a worker's part ended; the only input to the status code and pay."""
-
-    FAILED_TRAINING = "failed_training"
-    LEFT_EARLY = "left_early"
-    RELEASED_FROM_WAITING = "released_from_waiting"
-    PARTNER_UNRESPONSIVE = "partner_unresponsive"
-    FINISHED = "finished"
-
+from esc_platform.ratelimits import client_ip
 
 _STATUS_OF_OUTCOME: dict[TaskOutcome, StatusCode] = {
     TaskOutcome.FAILED_TRAINING: StatusCode.FAILED_TRAINING,
     TaskOutcome.LEFT_EARLY: StatusCode.LEFT_EARLY,
-    # Nobody came to chat with them: not their fault, so they are paid like a partner who left.
+    # Nobody came, the partner left, the partner went silent: not their fault (02).
     TaskOutcome.RELEASED_FROM_WAITING: StatusCode.PARTNER_UNRESPONSIVE,
+    TaskOutcome.PARTNER_LEFT: StatusCode.PARTNER_UNRESPONSIVE,
     TaskOutcome.PARTNER_UNRESPONSIVE: StatusCode.PARTNER_UNRESPONSIVE,
     TaskOutcome.FINISHED: StatusCode.FINISHED,
 }
 
+# What each outcome pays, as a multiplier of base pay: (seeker, supporter); "bonus" and
+# "10·bonus" are the run's bonus and ten times it.
+_PAY_OF_OUTCOME: dict[TaskOutcome, tuple[str, str]] = {
+    TaskOutcome.FAILED_TRAINING: ("", "1"),
+    TaskOutcome.LEFT_EARLY: ("1", "1"),
+    # The 10·bonus rate is for a supporter who supported; nobody came to be supported.
+    TaskOutcome.RELEASED_FROM_WAITING: ("bonus", "bonus"),
+    TaskOutcome.PARTNER_LEFT: ("bonus", "10·bonus"),
+    TaskOutcome.PARTNER_UNRESPONSIVE: ("bonus", "10·bonus"),
+    TaskOutcome.FINISHED: ("10·bonus", "10·bonus"),
+}
 
-def pay_for(run: CollectionRun, role: str, status: StatusCode | str) -> Decimal:
-    """Total pay of a worker with this status; base and bonus from the run (docs/quality.md).
 
-    00 and 01 earn the base; 02 earns base x bonus for a seeker and base x 10*bonus for a
-    supporter; 03 earns base x 10*bonus for both. Rounded to cents.
+def status_of(outcome: TaskOutcome) -> StatusCode:
+    return _STATUS_OF_OUTCOME[outcome]
+
+
+def pay_for(run: CollectionRun, role: str, outcome: TaskOutcome) -> Decimal:
+    """Total pay of a worker with this outcome; base and bonus from the run (docs/quality.md).
+
+    00 and 01 earn the base; released from waiting, base x bonus; partner left or stopped
+    responding, base x bonus for a seeker and base x 10*bonus for a supporter; 03, base x
+    10*bonus for both. Rounded to cents.
     """
-    status = StatusCode(status)
-    if status == StatusCode.FAILED_TRAINING and role != vocabulary.SUPPORTER:
+    rate = _PAY_OF_OUTCOME[outcome][0 if role == vocabulary.SEEKER else 1]
+    if not rate:
         raise ValueError("Only supporters take the training, so only they can fail it (00).")
-    base = run.base_pay
-    if status == StatusCode.PARTNER_UNRESPONSIVE:
-        multiplier = run.bonus if role == vocabulary.SEEKER else 10 * run.bonus
-    elif status == StatusCode.FINISHED:
-        multiplier = 10 * run.bonus
-    else:
-        multiplier = Decimal(1)
-    return (base * multiplier).quantize(Decimal("0.01"))
+    multiplier = {"1": Decimal(1), "bonus": run.bonus, "10·bonus": 10 * run.bonus}[rate]
+    return (run.base_pay * multiplier).quantize(Decimal("0.01"))
 
 
 def _open_run(name: str) -> CollectionRun:
@@ -65,48 +80,152 @@ def _open_run(name: str) -> CollectionRun:
     return run
 
 
-def enter_worker(request: HttpRequest, link: EntryLink) -> Worker:
-    """Find or create the worker of an entry link and bind them to this browser session.
+@dataclass(frozen=True)
+class Browser:
+    """The browser an entry link was opened in: its device secret and its network."""
 
-    The same crowd-site id always resumes the same worker; it never creates a second one.
+    secret: str
+    network_key: str
+
+    @classmethod
+    def of(cls, request: HttpRequest) -> Browser:
+        """This browser's secret from its device cookie, or a new one when it has none."""
+        secret = devices.device_secret(request) or devices.new_device_secret()
+        return cls(secret, devices.network_key(client_ip(request)))
+
+    @property
+    def device_key(self) -> str:
+        return devices.device_key(self.secret)
+
+
+def enter_worker(request: HttpRequest, link: EntryLink, browser: Browser) -> Worker:
+    """Find or create the worker of an entry link, held by this browser, and bind the session.
+
+    The same person always resumes the same worker, in the browser that first opened the link;
+    the id of someone who already took part (in this run, or anywhere in the study when the run
+    says so) is refused, as is a second browser. docs/workers.md, "One browser, one person".
     """
     run = _open_run(link.run_name)
-    defaults = {
+    if not run.accepts(link.provider):
+        raise EntryLinkError(
+            f"This collection does not take part through {Worker.Provider(link.provider).label}."
+        )
+    worker = _find_or_create(run, link, browser)
+    if worker.role != link.role:
+        raise TookPartAlready(
+            f"This worker id already takes part as a {worker.role}; "
+            f"it cannot also be a {link.role}."
+        )
+    if worker.data_deleted_at is not None:
+        raise EntryLinkError("This worker's data was deleted at their request.")
+    worker = _hold(worker, browser)
+    if request.session.get(SESSION_KEY) != worker.pk:
+        request.session.cycle_key()
+    request.session[SESSION_KEY] = worker.pk
+    request.session[devices.DEVICE_SESSION_KEY] = worker.device_key
+    return worker
+
+
+def _find_or_create(run: CollectionRun, link: EntryLink, browser: Browser) -> Worker:
+    person = person_key_of(link.external_id)
+    try:
+        with transaction.atomic():
+            _lock_study(run)
+            worker = Worker.objects.filter(run=run, person_key=person).first()
+            if worker is None:
+                _refuse_if_took_part_elsewhere(run, person)
+                return Worker.objects.create(
+                    **_new_worker_fields(run, link, person),
+                    device_key=browser.device_key,
+                    network_key=browser.network_key,
+                )
+    except IntegrityError:
+        # Two tabs arrived at once: the other one created the row.
+        worker = Worker.objects.get(run=run, person_key=person)
+    if worker.provider != link.provider or worker.external_id != link.external_id:
+        raise TookPartAlready("This person already takes part in this collection under another id.")
+    return worker
+
+
+def _new_worker_fields(run: CollectionRun, link: EntryLink, person: str) -> dict[str, object]:
+    return {
+        "run": run,
+        "provider": link.provider,
+        "external_id": link.external_id,
+        "person_key": person,
         "role": link.role,
         "study_id": link.study_id,
         "assignment_id": link.assignment_id,
         "hit_id": link.hit_id,
+        "mturk_submit_to": link.mturk_submit_to,
         "qualification": (
             Worker.Qualification.NOT_STARTED
             if link.role == vocabulary.SUPPORTER
             else Worker.Qualification.NOT_APPLICABLE
         ),
     }
-    try:
-        with transaction.atomic():
-            worker, _ = Worker.objects.get_or_create(
-                run=run, provider=link.provider, external_id=link.external_id, defaults=defaults
-            )
-    except IntegrityError:
-        # Two tabs arrived at once: the other one created the row.
-        worker = Worker.objects.get(run=run, provider=link.provider, external_id=link.external_id)
-    if worker.role != link.role:
-        raise EntryLinkError(
-            f"This worker id already takes part as a {worker.role}; "
-            f"it cannot also be a {link.role}."
+
+
+def _lock_study(run: CollectionRun) -> None:
+    """Serialise entries of one study, so one person cannot slip into two of its runs at once."""
+    runs = CollectionRun.objects.filter(pk=run.pk)
+    if run.participation == CollectionRun.Participation.ONCE_PER_STUDY:
+        runs = CollectionRun.objects.filter(study=run.study)
+    list(runs.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
+def _refuse_if_took_part_elsewhere(run: CollectionRun, person: str) -> None:
+    if run.participation != CollectionRun.Participation.ONCE_PER_STUDY:
+        return
+    if Worker.objects.filter(run__study=run.study, person_key=person).exclude(run=run).exists():
+        raise TookPartAlready(
+            "You have already taken part in this study, and each person takes part once."
         )
-    if worker.data_deleted_at is not None:
-        raise EntryLinkError("This worker's data was deleted at their request.")
-    if request.session.get(SESSION_KEY) != worker.pk:
-        request.session.cycle_key()
-    request.session[SESSION_KEY] = worker.pk
+
+
+# A task may move to another browser only while no conversation of theirs is live.
+_MOVABLE_STAGES = tuple(stage for stage in Worker.Stage if stage != Worker.Stage.CHATTING)
+
+
+def _hold(worker: Worker, browser: Browser) -> Worker:
+    """The worker, held by this browser: bound now if nobody held it, moved if the run allows."""
+    key = browser.device_key
+    if not worker.device_key:
+        Worker.objects.filter(pk=worker.pk, device_key="").update(device_key=key)
+        worker.refresh_from_db()
+    if worker.device_key == key:
+        return worker
+    run = worker.run
+    if not run.allow_device_switch or worker.stage not in _MOVABLE_STAGES:
+        raise OpenInAnotherBrowser(
+            "Please go on in the browser where you started this task. If you cannot use that "
+            "browser any more, write to the researchers through the crowd site."
+        )
+    with transaction.atomic():
+        moved = Worker.objects.filter(pk=worker.pk, device_key=worker.device_key).update(
+            device_key=key
+        )
+        if moved:
+            DeviceSwitch.objects.create(
+                worker=worker,
+                stage=worker.stage,
+                from_device=worker.device_key[:12],
+                to_device=key[:12],
+                same_network=bool(browser.network_key)
+                and browser.network_key == worker.network_key,
+            )
+    worker.refresh_from_db()
+    if worker.device_key != key:  # another browser moved it at the same moment
+        raise OpenInAnotherBrowser("This task was just opened in another browser.")
     return worker
 
 
-def give_consent(worker: Worker) -> Worker:
-    """Record consent and move the worker to the first step of their role."""
+def give_consent(worker: Worker, version: ConsentVersion | None = None) -> Worker:
+    """Record consent (to `version`, the text they read) and move the worker to the first step
+    of their role."""
     updated = Worker.objects.filter(pk=worker.pk, stage=Worker.Stage.CONSENT).update(
         consented_at=timezone.now(),
+        consent_version=version,
         stage=Worker.Stage.TUTORIAL if worker.is_supporter else Worker.Stage.PRE_SURVEY,
     )
     worker.refresh_from_db()
@@ -125,9 +244,10 @@ def record_outcome(worker: Worker, outcome: TaskOutcome) -> Worker:
     """
     status = _STATUS_OF_OUTCOME[outcome]
     run = worker.run
-    total = pay_for(run, worker.role, status)
+    total = pay_for(run, worker.role, outcome)
     Worker.objects.filter(pk=worker.pk, status_code="").update(
         status_code=status,
+        outcome=outcome,
         pay_base=run.base_pay,
         pay_total=total,
         finished_at=timezone.now(),
@@ -173,20 +293,31 @@ def complete_task(worker: Worker) -> Worker:
 
 
 def completion_code_for(worker: Worker) -> str:
-    """The code the worker gives the crowd site: the run's code for their status, else their own."""
+    """The code the worker gives the crowd site: for a Prolific worker the study's code for
+    their status (set on the run), else the worker's own."""
+    if worker.provider != Worker.Provider.PROLIFIC:
+        return worker.completion_code
     codes = worker.run.site_completion_codes or {}
     site_code = codes.get(worker.status_code) if isinstance(codes, dict) else None
     return str(site_code) if site_code else worker.completion_code
 
 
 def completion_url_for(worker: Worker) -> str:
-    """The Prolific-style return link ("{code}" and "{status}" filled in), or "" if none."""
+    """A Prolific worker's return link ("{code}" and "{status}" filled in), or "" if none."""
     run = worker.run
-    if run.completion_mode != CollectionRun.CompletionMode.PROLIFIC:
-        return ""
-    template = run.completion_url_template
-    if not template or not worker.status_code:
+    template = run.prolific_completion_url
+    if worker.provider != Worker.Provider.PROLIFIC or not template or not worker.status_code:
         return ""
     return template.replace("{code}", quote(completion_code_for(worker), safe="")).replace(
         "{status}", worker.status_code
     )
+
+
+def mturk_submit_url_for(worker: Worker) -> str:
+    """Where an MTurk worker's assignment is submitted: the host their HIT came from."""
+    if worker.provider != Worker.Provider.MTURK or not worker.assignment_id:
+        return ""
+    host = worker.mturk_submit_to or (
+        "https://workersandbox.mturk.com" if worker.run.mturk_sandbox else "https://www.mturk.com"
+    )
+    return f"{host}/mturk/externalSubmit"

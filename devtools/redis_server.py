@@ -6,10 +6,14 @@ and only it is ever stopped::
     redis = PrivateRedis.start()
     try:
         ...  # settings point at redis.url
-        redis.stop()  # an outage
+        redis.stop()  # an outage: killed at once
         redis.restart()  # the same port again
+        redis.shutdown()  # an outage: `redis-cli shutdown nosave`, as an operator stops it
     finally:
         redis.stop()
+
+One implementation for tests/chat/test_delivery.py (through the async channel layer) and the
+browser fault tests (tests/faults.py). Standard library only, so it imports without Django.
 """
 
 from __future__ import annotations
@@ -23,14 +27,17 @@ from dataclasses import dataclass, field
 from devtools.server import HOST, free_port
 
 REDIS_SERVER = "redis-server"
+REDIS_CLI = "redis-cli"
 
 
 class RedisServerError(RuntimeError):
     """redis-server is missing, or did not start in time."""
 
 
-def available() -> bool:
-    return shutil.which(REDIS_SERVER) is not None
+def available(*, with_cli: bool = False) -> bool:
+    """Whether redis-server (and, with_cli, redis-cli for shutdown()) can be run."""
+    programs = (REDIS_SERVER, REDIS_CLI) if with_cli else (REDIS_SERVER,)
+    return all(shutil.which(program) is not None for program in programs)
 
 
 def _answers(port: int) -> bool:
@@ -49,6 +56,7 @@ class PrivateRedis:
 
     @classmethod
     def start(cls, port: int | None = None) -> PrivateRedis:
+        """A new one on `port` (a free one by default), started and answering PING."""
         redis = cls(port or free_port())
         redis.restart()
         return redis
@@ -57,8 +65,19 @@ class PrivateRedis:
     def url(self) -> str:
         return f"redis://{HOST}:{self.port}/0"
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def answers(self) -> bool:
+        """Whether something on this port answers PING right now."""
+        return _answers(self.port)
+
     def restart(self, timeout: float = 10) -> None:
-        """Start redis-server on this port (again) and wait until it answers PING."""
+        """Start redis-server on this port (again) and wait until it answers PING; nothing if
+        it is running already."""
+        if self.running:
+            return
         if not available():
             raise RedisServerError(f"{REDIS_SERVER} is not installed")
         command = [REDIS_SERVER, "--port", str(self.port), "--bind", HOST]
@@ -81,6 +100,22 @@ class PrivateRedis:
         self.process.wait(timeout=10)
         self.process = None
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+    def shutdown(self) -> None:
+        """`redis-cli shutdown nosave`, then wait until the process is gone (killed if it
+        lingers): Redis closes its clients itself, as when an operator stops it."""
+        process = self.process
+        if process is None:
+            return
+        if process.poll() is None:
+            subprocess.run(
+                [REDIS_CLI, "-h", HOST, "-p", str(self.port), "shutdown", "nosave"],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        self.process = None

@@ -7,6 +7,7 @@ start-up with a message a person can act on instead of a stack trace later.
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import urlparse
 
 
@@ -73,3 +74,19 @@ def env_url(name: str, schemes: set[str]) -> str | None:
     except ValueError:
         raise ImproperEnvironment(f"{name}={raw!r} has an invalid port") from None
     return raw
+
+
+_RATE = re.compile(r"^[1-9]\d*/\d*[smhd]$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate such as "60/m" (count per s, m, h or d; "100/5m" for 5 minutes)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip()
+    if not _RATE.match(value):
+        raise ImproperEnvironment(
+            f"{name}={raw!r} is not a rate; use <count>/<period> such as 60/m or 1000/h"
+        )
+    return value

@@ -17,9 +17,11 @@ from esc_platform.env import (
     env_bool,
     env_int,
     env_list,
+    env_rate,
     env_str,
     env_url,
 )
+from esc_platform.origins import OriginError, normalise_origin, origins_from_hosts, websocket_urls
 from esc_platform.redis_hosts import channel_layer_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -39,6 +41,30 @@ try:
         "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"]
     )
     CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+    # Behind a reverse proxy (TLS ends there): trust its X-Forwarded-Proto and X-Forwarded-For.
+    # Off, a client talking to uvicorn directly could claim HTTPS or another address.
+    BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+    # The site's origins, which alone may open websockets (esc_platform/origins.py). Unset: in
+    # debug the development server's addresses plus, for a server on any other port, the
+    # socket's own origin (its Host, an allowed host); in production https://<host> for each
+    # plain DJANGO_ALLOWED_HOSTS name.
+    _site_origins = env_list("DJANGO_SITE_ORIGINS", [])
+    try:
+        SITE_ORIGINS = [normalise_origin(origin) for origin in _site_origins]
+    except OriginError as exc:
+        raise ImproperEnvironment(f"DJANGO_SITE_ORIGINS: {exc}") from None
+    if not SITE_ORIGINS:
+        SITE_ORIGINS = (
+            [normalise_origin(f"http://{host}:8000") for host in ("127.0.0.1", "localhost")]
+            if DEBUG
+            else origins_from_hosts(ALLOWED_HOSTS)
+        )
+    SITE_ORIGIN_FROM_HOST = DEBUG and not _site_origins
+    # Entry links accepted per client address (a class behind one university address shares
+    # it), and tutorial answers / survey posts per worker session; "<count>/<period>" with the
+    # period s, m, h or d ("60/m", "1000/h").
+    ENTRY_RATE_PER_IP = env_rate("ENTRY_RATE_PER_IP", "60/m")
+    WORKER_POST_RATE_PER_SESSION = env_rate("WORKER_POST_RATE_PER_SESSION", "120/m")
 
     DATABASE_URL = env_url("DATABASE_URL", {"postgres", "postgresql", "sqlite"})
     REDIS_URL = env_url("REDIS_URL", {"redis", "rediss", "unix"})
@@ -73,6 +99,9 @@ try:
     )
     REDIS_OPERATION_TIMEOUT = env_int("REDIS_OPERATION_TIMEOUT", 3, minimum=1)
     ESCONV_EXPORT_DIR = Path(env_str("ESCONV_EXPORT_DIR", str(BASE_DIR / "var" / "releases")))
+    # The Django cache (rate-limit counters): Redis when a URL is set, else in-process memory.
+    CACHE_URL = env_url("CACHE_URL", {"redis", "rediss", "unix"}) or REDIS_URL
+    SESSION_CLEANUP_SECONDS = env_int("SESSION_CLEANUP_SECONDS", 6 * 60 * 60, minimum=60)
 except ImproperEnvironment as exc:
     # Stop start-up with one line naming the variable rather than a traceback.
     raise SystemExit(f"ESC Platform configuration error: {exc}") from None
@@ -96,6 +125,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -170,6 +200,25 @@ DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache holds rate-limit counters, which every server process must share: Redis when a
+# URL is set (keys under "esc:cache:" so they never meet the channel layer's or Celery's),
+# otherwise memory inside the one embedded process.
+CACHES: dict[str, Any]
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "esc:cache",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_OPERATION_TIMEOUT,
+                "socket_timeout": REDIS_OPERATION_TIMEOUT,
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 CHANNEL_LAYERS: dict[str, Any]
 if REDIS_URL:
     layer_backend = (
@@ -202,6 +251,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# When a whole worker dies, the Redis broker hands its unacknowledged task to another worker
+# after this many seconds (kombu's default is an hour). Every task here finishes in well under
+# it (quality control commits chunk by chunk), so none is handed out twice while it still runs.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 900, minimum=60)
+}
 # The periodic jobs. Celery beat runs this schedule when a broker is configured; without one,
 # the web server runs the very same entries itself when EMBEDDED_SCHEDULER is on (`make run`
 # sets it; esc_platform/scheduler.py). Each entry's schedule is in seconds.
@@ -222,6 +277,18 @@ CELERY_BEAT_SCHEDULE["chat-end-abandoned"] = {
 CHAT_HEARTBEAT_SECONDS = env_int("CHAT_HEARTBEAT_SECONDS", 5, minimum=1)
 CHAT_HEARTBEAT_TIMEOUT_SECONDS = env_int("CHAT_HEARTBEAT_TIMEOUT_SECONDS", 12, minimum=2)
 CHAT_SYNC_SECONDS = env_int("CHAT_SYNC_SECONDS", 15, minimum=1)
+# Caps on the chat websocket (docs/protocol.md, "Limits"; chat/limits.py). Each socket may send
+# a burst of CHAT_MAX_FRAMES_BURST frames, then CHAT_MAX_FRAMES_PER_SECOND a second; a frame
+# over that is dropped with a retryable `rate_limited` error, the socket stays open. One worker
+# holds at most CHAT_MAX_SOCKETS_PER_WORKER chat sockets across all server processes (counted
+# in the Django cache); one more is closed with 4429. A conversation takes at most
+# CHAT_MAX_MESSAGES_PER_CONVERSATION messages (then `too_many_messages`). A socket's typing
+# frames reach the partner at most once every CHAT_TYPING_RELAY_SECONDS; the rest are dropped.
+CHAT_MAX_FRAMES_BURST = env_int("CHAT_MAX_FRAMES_BURST", 20, minimum=1)
+CHAT_MAX_FRAMES_PER_SECOND = env_int("CHAT_MAX_FRAMES_PER_SECOND", 10, minimum=1)
+CHAT_MAX_SOCKETS_PER_WORKER = env_int("CHAT_MAX_SOCKETS_PER_WORKER", 8, minimum=1)
+CHAT_MAX_MESSAGES_PER_CONVERSATION = env_int("CHAT_MAX_MESSAGES_PER_CONVERSATION", 400, minimum=1)
+CHAT_TYPING_RELAY_SECONDS = env_int("CHAT_TYPING_RELAY_SECONDS", 2, minimum=0)
 QUALITY_CONTROL_INTERVAL_SECONDS = env_int("QUALITY_CONTROL_INTERVAL_SECONDS", 600, minimum=10)
 # Conversations judged per transaction (at most 500: every IN (...) list stays well under
 # SQLite's limit). A crash loses at most one chunk's work, which the next run redoes.
@@ -231,6 +298,13 @@ QUALITY_CONTROL_CHUNK_SIZE = min(env_int("QUALITY_CONTROL_CHUNK_SIZE", 500, mini
 CELERY_BEAT_SCHEDULE["quality-control"] = {
     "task": "quality.run_quality_control",
     "schedule": float(QUALITY_CONTROL_INTERVAL_SECONDS),
+}
+
+# Expired sessions (abandoned browsers, one per entry link) are deleted with Django's own
+# clearsessions logic, so the table does not grow for ever (crowd/tasks.py).
+CELERY_BEAT_SCHEDULE["crowd-clear-expired-sessions"] = {
+    "task": "crowd.tasks.clear_expired_sessions",
+    "schedule": float(SESSION_CLEANUP_SECONDS),
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -269,12 +343,17 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies with bounded nesting and number sizes (esc_platform/safe_json.py): a body
+    # of "[[[[..." is a 400, not a RecursionError.
+    "DEFAULT_PARSER_CLASSES": ["esc_platform.safe_json.JSONBodyParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ESC Platform API",
     "DESCRIPTION": "Worker-facing and staff API of the emotional-support collection platform.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/schema/ describes staff endpoints too: staff only (log in at /admin/ first).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
 }
 
 # Production hardening; every value passes `manage.py check --deploy` with DEBUG off.
@@ -282,10 +361,35 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if BEHIND_PROXY:
+    # Only a proxy that sets (and overwrites) X-Forwarded-Proto may be trusted with it.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
+
+# Content-Security-Policy (django-csp): our own scripts, styles and images only, no inline
+# code, websockets to the site, never framed. Every page passes it (tests/platform/
+# test_csp_browser.py walks them in Chromium), the Django admin included.
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", *websocket_urls(SITE_ORIGINS)],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Rate limits (django-ratelimit, esc_platform/ratelimits.py) count in the default cache, by the
+# client address of esc_platform.ratelimits.client_ip (REMOTE_ADDR, or behind a proxy the
+# address it saw) or by session.
+RATELIMIT_IP_META_KEY = "esc_platform.ratelimits.client_ip"
+RATELIMIT_CACHE_PREFIX = "ratelimit:"
 
 LOGGING = {
     "version": 1,

@@ -7,27 +7,17 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from quality.models import (
-    AutoApprovalRuleSet,
-    Correction,
-    Decision,
-    Flag,
-    Relabel,
-    RelabelAssignment,
-    Release,
-    Review,
-    ReviewClaim,
-)
+from quality import models
 from quality.rule_sets import save_rule_set_version
 
 
-@admin.register(AutoApprovalRuleSet)
+@admin.register(models.AutoApprovalRuleSet)
 class AutoApprovalRuleSetAdmin(admin.ModelAdmin):
     list_display = ("version", "created_at", "created_by", "note", "min_utterances")
     readonly_fields = ("version", "created_at", "created_by")
 
     def save_model(
-        self, request: HttpRequest, obj: AutoApprovalRuleSet, form: Any, change: bool
+        self, request: HttpRequest, obj: models.AutoApprovalRuleSet, form: Any, change: bool
     ) -> None:
         # Never overwrite a version decisions point at: an edit becomes the next version.
         save_rule_set_version(obj, by=request.user)  # type: ignore[arg-type]
@@ -36,7 +26,7 @@ class AutoApprovalRuleSetAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Decision)
+@admin.register(models.Decision)
 class DecisionAdmin(admin.ModelAdmin):
     list_display = (
         "conversation",
@@ -47,31 +37,31 @@ class DecisionAdmin(admin.ModelAdmin):
     )
     list_filter = ("outcome", "rule_set_version", "has_seeker_survey")
     raw_id_fields = ("conversation",)
-    readonly_fields = [f.name for f in Decision._meta.fields]
+    readonly_fields = [f.name for f in models.Decision._meta.fields]
 
 
-@admin.register(Flag)
+@admin.register(models.Flag)
 class FlagAdmin(admin.ModelAdmin):
     list_display = ("conversation", "utterance", "kind", "created_at", "resolved_at")
     list_filter = ("kind", "resolved_at")
     raw_id_fields = ("conversation", "utterance")
 
 
-@admin.register(Review)
+@admin.register(models.Review)
 class ReviewAdmin(admin.ModelAdmin):
     list_display = ("conversation", "verdict", "reviewer", "decided_at")
     list_filter = ("verdict",)
     raw_id_fields = ("conversation",)
-    readonly_fields = [f.name for f in Review._meta.fields]
+    readonly_fields = [f.name for f in models.Review._meta.fields]
 
 
-@admin.register(ReviewClaim)
+@admin.register(models.ReviewClaim)
 class ReviewClaimAdmin(admin.ModelAdmin):
     list_display = ("conversation", "reviewer", "claimed_at")
     raw_id_fields = ("conversation",)
 
 
-@admin.register(Correction)
+@admin.register(models.Correction)
 class CorrectionAdmin(admin.ModelAdmin):
     list_display = (
         "conversation",
@@ -82,23 +72,23 @@ class CorrectionAdmin(admin.ModelAdmin):
         "corrected_at",
     )
     list_filter = ("field",)
-    readonly_fields = [f.name for f in Correction._meta.fields]
+    readonly_fields = [f.name for f in models.Correction._meta.fields]
 
 
 class RelabelInline(admin.TabularInline):
-    model = Relabel
+    model = models.Relabel
     extra = 0
     raw_id_fields = ("utterance",)
 
 
-@admin.register(RelabelAssignment)
+@admin.register(models.RelabelAssignment)
 class RelabelAssignmentAdmin(admin.ModelAdmin):
     list_display = ("conversation", "worker", "assigned_by", "assigned_at", "completed_at")
     raw_id_fields = ("conversation", "worker")
     inlines = [RelabelInline]
 
 
-@admin.register(Release)
+@admin.register(models.Release)
 class ReleaseAdmin(admin.ModelAdmin):
     list_display = ("number", "created_at", "count", "sha256", "path")
-    readonly_fields = [f.name for f in Release._meta.fields]
+    readonly_fields = [f.name for f in models.Release._meta.fields]

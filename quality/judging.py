@@ -122,6 +122,9 @@ def gather_facts(conversation_ids: list[int]) -> dict[int, ConversationFacts]:
                 f.feedback.append(feedback)
     for conv_id, kind in (
         Flag.objects.filter(conversation_id__in=conversation_ids, resolved_at__isnull=True)
+        # Partners from one address are shown to reviewers, but hold approval back only
+        # where the run says so (colleagues share an office's address).
+        .exclude(kind=Flag.Kind.SAME_NETWORK, conversation__run__same_network_needs_review=False)
         .order_by("pk")
         .values_list("conversation_id", "kind")
     ):

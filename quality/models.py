@@ -24,6 +24,7 @@ class Flag(models.Model):
         COPIED_EXAMPLE = "copied_example", "Copies a tutorial example"
         ABUSIVE = "abusive", "Possibly abusive text"
         RELABEL_DISAGREEMENT = "relabel_disagreement", "Re-labellers disagree with the label"
+        SAME_NETWORK = "same_network", "Both partners entered from one network address"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="flags")
     utterance = models.ForeignKey(

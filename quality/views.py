@@ -190,13 +190,21 @@ def _refused(request: HttpRequest) -> HttpResponse:
     return render(request, "quality/relabel_refused.html", status=403)
 
 
+def _row_id(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def _chosen_labels(request: HttpRequest) -> dict[int, str]:
-    """The posted labels: field "u-<utterance id>" -> strategy name, empty ones left out."""
+    """The posted labels: field "u-<utterance id>" -> strategy name, empty ones left out.
+
+    Only ids of ASCII digits a row id can have count ("u-²" is no field of the form).
+    """
     chosen: dict[int, str] = {}
     for key in request.POST:
         value = request.POST.get(key, "")
-        if key.startswith("u-") and key[2:].isdigit() and value:
-            chosen[int(key[2:])] = value
+        number = key[2:]
+        if key.startswith("u-") and _row_id(number) and value:
+            chosen[int(number)] = value
     return chosen
 
 

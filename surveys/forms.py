@@ -8,7 +8,7 @@ from django import forms
 
 from crowd import vocabulary
 from crowd.models import CollectionRun
-from crowd.text import word_count
+from crowd.text import TextRefused, normalise_text, word_count
 
 SCALE_CHOICES = [(str(n), str(n)) for n in range(1, 6)]
 SCALE_ERROR = "Choose a number from 1 to 5."
@@ -25,8 +25,25 @@ def _scale(label: str, *, required_message: str = SCALE_ERROR) -> forms.TypedCho
     )
 
 
+class WrittenText(forms.CharField):
+    """What a worker types: line ends made \n, NFC, trimmed; control characters refused.
+
+    The same rules as a chat message (crowd/text.py), so no survey answer holds what the chat
+    would refuse.
+    """
+
+    def to_python(self, value: Any) -> str:
+        text = super().to_python(value) or ""
+        try:
+            return normalise_text(text)
+        except TextRefused as exc:
+            raise forms.ValidationError(
+                f"{exc} Please remove it and try again.", code="bad_text"
+            ) from None
+
+
 def _open_question(label: str) -> forms.CharField:
-    return forms.CharField(
+    return WrittenText(
         label=label,
         required=False,
         max_length=OPEN_ANSWER_MAX_CHARS,
@@ -60,7 +77,7 @@ class PreChatForm(forms.Form):
         "How intense is that emotion right now?",
         required_message="Choose how intense the emotion is, from 1 to 5.",
     )
-    situation = forms.CharField(
+    situation = WrittenText(
         label="Describe the situation that caused this mood",
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": "Please describe the situation."},
@@ -88,7 +105,8 @@ class PreChatForm(forms.Form):
         )
 
     def clean_situation(self) -> str:
-        text = str(self.cleaned_data["situation"]).strip()
+        text = str(self.cleaned_data["situation"])
+        # Words with a visible character: thirty zero-width spaces are no thirty words.
         words = word_count(text)
         low, high = self.run.situation_min_words, self.run.situation_max_words
         if words < low:

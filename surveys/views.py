@@ -12,12 +12,14 @@ from chat.models import Conversation
 from crowd.decorators import worker_required
 from crowd.models import Worker
 from crowd.stages import stage_url
+from esc_platform.ratelimits import limit_survey_posts
 from surveys import services
 from surveys.forms import PreChatForm, SeekerPostChatForm, SupporterPostChatForm
 from surveys.models import PreChatSurvey
 from surveys.selectors import conversation_for_post_survey
 
 
+@limit_survey_posts
 @worker_required
 @require_http_methods(["GET", "POST"])
 def pre_chat(request: HttpRequest, worker: Worker) -> HttpResponse:
@@ -79,6 +81,7 @@ def _supporter_post_chat(request: HttpRequest, worker: Worker) -> HttpResponse:
     return render(request, "surveys/post_chat_supporter.html", {"form": form}, status=status)
 
 
+@limit_survey_posts
 @worker_required
 @require_http_methods(["GET", "POST"])
 def post_chat(request: HttpRequest, worker: Worker) -> HttpResponse:

@@ -18,6 +18,8 @@ still Alice), but never in another role.
 - Sam: a supporter still in training (he has not passed the quiz): refused at every chat
   entrance.
 - Frank: a supporter who fails the training (status 00).
+- Mallory: a seeker who cheats: she opens other people's entry links in her own browser, and
+  tries to take part twice (both partners, another run, another provider).
 
 Users of the staff side (Django accounts, never workers):
 
@@ -80,13 +82,14 @@ ERIN = Actor("erin", vocabulary.SEEKER, "a seeker who is never matched")
 GUS = Actor("gus", vocabulary.SUPPORTER, "a qualified supporter who is never matched")
 SAM = Actor("sam", vocabulary.SUPPORTER, "a supporter still in training")
 FRANK = Actor("frank", vocabulary.SUPPORTER, "a supporter who fails the training (00)")
+MALLORY = Actor("mallory", vocabulary.SEEKER, "a cheat: others' links, taking part twice")
 
 RITA = Actor("rita", STAFF, "a reviewer (staff)")
 VERA = Actor("vera", STAFF, "a second reviewer")
 ADA = Actor("ada", ADMIN, "an administrator (superuser)")
 OTTO = Actor("otto", USER, "a logged-in user who is not staff")
 
-WORKERS = (ALICE, BOB, CAROL, DAVE, ERIN, GUS, SAM, FRANK)
+WORKERS = (ALICE, BOB, CAROL, DAVE, ERIN, GUS, SAM, FRANK, MALLORY)
 ACCOUNTS = (RITA, VERA, ADA, OTTO)
 
 
@@ -157,6 +160,11 @@ def sam_client() -> Client:
 
 @pytest.fixture
 def frank_client() -> Client:
+    return Client()
+
+
+@pytest.fixture
+def mallory_client() -> Client:
     return Client()
 
 

@@ -10,6 +10,10 @@ a separate worker process. Use with `@pytest.mark.celery_worker` and
         my_task.delay(...)
         celery_worker_process.wait_for(lambda: ..., timeout=20)
 
+A test that needs another worker (another pool, a patched program, more settings) starts one
+with `running_worker(tmp_path, program=..., pool=..., SETTING="value")`; a child process that
+is no worker but must see the test's committed rows gets `database_environment()`.
+
 Without Redis the fixture skips locally and fails under CI=true (tests.services_probe).
 """
 
@@ -22,7 +26,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
@@ -37,7 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER_REDIS_DB = int(os.environ.get("TEST_CELERY_REDIS_DB", "11"))
 
 
-def _broker_url(redis_url: str) -> str:
+def broker_url(redis_url: str) -> str:
+    """The Redis URL with this suite's private database number (WORKER_REDIS_DB)."""
     parsed = urlparse(redis_url)
     return urlunparse(parsed._replace(path=f"/{WORKER_REDIS_DB}"))
 
@@ -56,6 +62,15 @@ def _database_env() -> dict[str, str]:
     host = s.get("HOST") or "127.0.0.1"
     port = f":{s['PORT']}" if s.get("PORT") else ""
     return {"DATABASE_URL": f"postgresql://{auth}{host}{port}/{s['NAME']}"}
+
+
+def database_environment(**extra: str) -> dict[str, str]:
+    """This process's environment, pointed at the test's database, with `extra` on top: for a
+    child process (a worker, a job) that must see the rows the test committed."""
+    env = {**os.environ, **_database_env(), **extra}
+    if not env.get("DATABASE_URL"):
+        env.pop("DATABASE_URL", None)
+    return env
 
 
 @dataclass
@@ -80,25 +95,31 @@ class CeleryWorker:
         pytest.fail(f"condition not met within {timeout}s; worker log:\n{self.log()}")
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[CeleryWorker]:
-    """Start `celery worker -P solo` on a private Redis database; this process sends to it."""
+SOLO_POOL = ("-P", "solo")
+
+
+@contextmanager
+def running_worker(
+    tmp_path: Path,
+    *,
+    program: Sequence[str] | None = None,
+    pool: Sequence[str] = SOLO_POOL,
+    **extra_env: str,
+) -> Iterator[CeleryWorker]:
+    """A `celery worker` on a private Redis database and a queue of its own, on the test's
+    database, until the block ends; tasks this process sends go to it meanwhile.
+
+    `program` runs instead of the `celery` script (it must take celery's arguments: a
+    `python -c` that patches something, then calls celery's main); `pool` is the pool's
+    options; `extra_env` goes into the worker's environment.
+    """
     from esc_platform.celery import app
 
-    broker = _broker_url(require_redis())
-    export_dir = tmp_path / "releases"
-    env = {
-        **os.environ,
-        **_database_env(),
-        "CELERY_BROKER_URL": broker,
-        "CELERY_RESULT_BACKEND": "",
-        "ESCONV_EXPORT_DIR": str(export_dir),
-        "PYTHONUNBUFFERED": "1",
-    }
-    if not env.get("DATABASE_URL"):
-        env.pop("DATABASE_URL", None)
-
-    # A queue and a node name of this fixture's own: two test runs sharing the Redis database
+    broker = broker_url(require_redis())
+    env = database_environment(
+        CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND="", PYTHONUNBUFFERED="1", **extra_env
+    )
+    # A queue and a node name of this worker's own: two test runs sharing the Redis database
     # can never take each other's tasks, and the ping below hears only our worker.
     suffix = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     queue = f"test-{suffix}"
@@ -117,31 +138,12 @@ def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[Ce
     _reset_connections()
 
     log_path = tmp_path / "celery-worker.log"
-    celery_bin = Path(sys.executable).with_name("celery")
+    command = [*(program or [str(Path(sys.executable).with_name("celery"))])]
+    command += ["-A", "esc_platform", "worker", *pool]
+    command += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
+    command += ["-Q", queue, "--loglevel", "INFO", "-n", node]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                str(celery_bin),
-                "-A",
-                "esc_platform",
-                "worker",
-                "-P",
-                "solo",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-                "-Q",
-                queue,
-                "--loglevel",
-                "INFO",
-                "-n",
-                node,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     worker = CeleryWorker(process, broker, log_path, env)
     try:
         deadline = time.monotonic() + 30
@@ -158,3 +160,10 @@ def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[Ce
             process.wait()
         app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue = saved
         _reset_connections()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[CeleryWorker]:
+    """Start `celery worker -P solo` on a private Redis database; this process sends to it."""
+    with running_worker(tmp_path, ESCONV_EXPORT_DIR=str(tmp_path / "releases")) as worker:
+        yield worker

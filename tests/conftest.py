@@ -16,6 +16,7 @@ from tests.cast import (  # noqa: F401  (the cast's fixtures, for every package)
     erin_client,
     frank_client,
     gus_client,
+    mallory_client,
     otto_client,
     rita_client,
     sam_client,
@@ -32,3 +33,17 @@ def esconv_dir() -> Path:
     present = (path / "hf_release_splits" / "train.json").is_file()
     require("ESConv data", present, f"nothing at {path}; set ESCONV_DATA_DIR")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Every test starts with no rate-limit counts: the test client always comes from 127.0.0.1.
+
+    Only the in-process cache is emptied (tests never point the default cache at a Redis).
+    """
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    cache = caches["default"]
+    if isinstance(cache, LocMemCache):
+        cache.clear()

@@ -10,8 +10,9 @@ Three pieces, each owned by the test that starts it (never the machine's own ser
   opened in the dark are dropped, as their handshakes would have timed out. A page opened at
   `proxy.base_url` talks to the server only through it. (Playwright's `set_offline` does not
   cut websockets in Chromium.)
-- `RedisServer`: a private `redis-server` on a free port, no persistence, stopped with
-  `redis-cli shutdown nosave` and started again on the same port.
+- `RedisServer`: a private `redis-server` on a free port, no persistence (the PrivateRedis of
+  devtools/redis_server.py), stopped with `redis-cli shutdown nosave` and started again on the
+  same port.
 - `ChatServer`: uvicorn (devtools/server.py) on a fixed free port against the test's own
   database (tests/browser_support.server_environment) with extra environment; `kill()` is
   kill -9, and `start()` again brings it back on the same port.
@@ -35,7 +36,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -45,12 +45,13 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
+from devtools import redis_server
+from devtools.redis_server import PrivateRedis
 from devtools.server import HOST, ServerProcess, free_port, start, uvicorn_command
 from tests.browser_support import SERVER_START_TIMEOUT, server_environment
 from tests.services_probe import require
 
-REDIS_SERVER = shutil.which("redis-server")
-REDIS_CLI = shutil.which("redis-cli")
+REDIS_SERVER = shutil.which(redis_server.REDIS_SERVER)
 REDIS_START_TIMEOUT = 10.0
 
 
@@ -201,83 +202,21 @@ class BlackholeProxy:
 def require_redis_server() -> None:
     require(
         "redis-server",
-        REDIS_SERVER is not None and REDIS_CLI is not None,
+        redis_server.available(with_cli=True),
         "install redis-server and redis-cli (the fault tests run a private one)",
     )
 
 
-class RedisServer:
-    """A private redis-server on a free 127.0.0.1 port, without persistence."""
+class RedisServer(PrivateRedis):
+    """devtools.redis_server.PrivateRedis as the fault tests drive it: `stop()` is
+    `redis-cli shutdown nosave`, and `start()` brings this one back on its port."""
 
-    def __init__(self) -> None:
-        require_redis_server()
-        self.port = free_port()
-        self._dir = Path(tempfile.mkdtemp(prefix="esc-redis-"))
-        self._log = self._dir / "redis.log"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://{HOST}:{self.port}/0"
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def answers(self) -> bool:
-        try:
-            with socket.create_connection((HOST, self.port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def start(self) -> RedisServer:
-        assert REDIS_SERVER is not None
-        if self.running:
-            return self
-        with self._log.open("ab") as out:
-            self._process = subprocess.Popen(
-                [
-                    REDIS_SERVER,
-                    "--port",
-                    str(self.port),
-                    "--bind",
-                    HOST,
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    str(self._dir),
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for(self.answers, timeout=REDIS_START_TIMEOUT, what=f"redis-server on {self.port}")
+    def start(self) -> RedisServer:  # an instance's: the class's would make a new one
+        self.restart(REDIS_START_TIMEOUT)
         return self
 
     def stop(self) -> None:
-        """`redis-cli -p PORT shutdown nosave`, and wait until the process is gone."""
-        assert REDIS_CLI is not None
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        subprocess.run(
-            [REDIS_CLI, "-h", HOST, "-p", str(self.port), "shutdown", "nosave"],
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        self.shutdown()
 
 
 # --- the chat server ---------------------------------------------------------------------------
@@ -351,7 +290,8 @@ class Faults:
         self._redis: list[RedisServer] = []
 
     def redis(self) -> RedisServer:
-        redis = RedisServer()
+        require_redis_server()
+        redis = RedisServer(free_port())
         self._redis.append(redis)
         return redis.start()
 
@@ -379,7 +319,7 @@ class Faults:
             print(server.logs())
             server.close()
         for redis in self._redis:
-            redis.close()
+            redis.stop()
 
 
 @pytest.fixture(name="faults")

@@ -21,7 +21,9 @@ from rest_framework.views import APIView
 
 from crowd.models import Worker
 from crowd.selectors import current_worker
+from esc_platform.ratelimits import limit_tutorial_answers
 from tutorial import selectors, services
+from tutorial.urls import MAX_PART_NUMBER
 
 
 class WorkerSessionAuthentication(SessionAuthentication):
@@ -62,11 +64,8 @@ class ExampleSerializer(serializers.Serializer):
     supporter = serializers.CharField()
 
 
-class RevealedAnswerSerializer(serializers.Serializer):
+class RecordedAnswerSerializer(serializers.Serializer):
     option = serializers.IntegerField(help_text="The option the worker chose (0-based).")
-    is_correct = serializers.BooleanField()
-    correct_option = serializers.IntegerField()
-    explanation = serializers.CharField()
 
 
 class SubTaskSerializer(serializers.Serializer):
@@ -78,10 +77,10 @@ class SubTaskSerializer(serializers.Serializer):
     example = ExampleSerializer()
     question = serializers.CharField()
     options = serializers.ListField(child=serializers.CharField())
-    answer = RevealedAnswerSerializer(
+    answer = RecordedAnswerSerializer(
         allow_null=True,
-        help_text="Null until the worker answers in this attempt; the correct option and "
-        "the explanation are revealed only then.",
+        help_text="Null until the worker answers in this attempt, then the option they chose. "
+        "Never the correct option, the grade or the explanation: the key stays on the server.",
     )
 
 
@@ -144,12 +143,13 @@ class AnswerView(APIView):
     authentication_classes = [WorkerSessionAuthentication]
     permission_classes = [IsSupporterInTraining]
 
+    @limit_tutorial_answers
     @extend_schema(
         operation_id="tutorial_answer",
-        summary="Answer one question; graded on the server, first answer counts",
+        summary="Answer one question; graded on the server (not told), first answer counts",
         request=AnswerInputSerializer,
         responses={
-            200: RevealedAnswerSerializer,
+            200: RecordedAnswerSerializer,
             400: OpenApiResponse(description="Missing or invalid option."),
             403: OpenApiResponse(ErrorSerializer, description="No worker, or not in training."),
             404: OpenApiResponse(ErrorSerializer, description="No such sub-task."),
@@ -160,7 +160,7 @@ class AnswerView(APIView):
     )
     def post(self, request: Request, number: int) -> Response:
         worker: Worker = request.auth  # type: ignore[assignment]  # set by the permission
-        subtask = selectors.subtask_at(number)
+        subtask = selectors.subtask_at(number) if number <= MAX_PART_NUMBER else None
         if subtask is None:
             return Response(
                 {"detail": f"There is no sub-task {number}."}, status=status.HTTP_404_NOT_FOUND
@@ -173,15 +173,4 @@ class AnswerView(APIView):
             return Response({"option": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         except (services.AlreadyAnswered, services.AttemptClosed) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        revealed = selectors.public_subtask(subtask, number, answer).answer
-        assert revealed is not None
-        return Response(
-            RevealedAnswerSerializer(
-                {
-                    "option": revealed.option,
-                    "is_correct": revealed.is_correct,
-                    "correct_option": revealed.correct_option,
-                    "explanation": revealed.explanation,
-                }
-            ).data
-        )
+        return Response(RecordedAnswerSerializer({"option": answer.option}).data)

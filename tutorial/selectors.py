@@ -1,8 +1,9 @@
 """Reads of the training tutorial: what a worker may see, the gate, and the admins' funnel.
 
 `public_subtask` is the only place that turns a SubTask into something shown to a worker (HTML
-or API). It reveals the correct option and the explanation only once the worker has answered
-that question in the current attempt, so neither can reach the browser earlier.
+or API). It carries the worker's own answer and never the correct option, the grade or the
+explanation: any of them would tell a worker who may still answer (in this attempt or the next,
+or under another study id) which option is right.
 """
 
 from __future__ import annotations
@@ -27,12 +28,9 @@ def subtasks() -> list[SubTask]:
 
 @dataclass(frozen=True)
 class Revealed:
-    """What the worker sees after answering: their choice, the grade and the explanation."""
+    """What the worker sees after answering: the option they chose, and nothing of the key."""
 
     option: int
-    is_correct: bool
-    correct_option: int
-    explanation: str
 
 
 @dataclass(frozen=True)
@@ -58,16 +56,7 @@ class PublicSubTask:
             "example": {"seeker": self.example_seeker, "supporter": self.example_supporter},
             "question": self.question,
             "options": list(self.options),
-            "answer": (
-                None
-                if self.answer is None
-                else {
-                    "option": self.answer.option,
-                    "is_correct": self.answer.is_correct,
-                    "correct_option": self.answer.correct_option,
-                    "explanation": self.answer.explanation,
-                }
-            ),
+            "answer": None if self.answer is None else {"option": self.answer.option},
         }
 
 
@@ -82,16 +71,7 @@ def public_subtask(subtask: SubTask, number: int, answer: QuizAnswer | None) -> 
         example_supporter=subtask.example_supporter,
         question=subtask.question,
         options=list(subtask.options),
-        answer=(
-            None
-            if answer is None
-            else Revealed(
-                option=answer.option,
-                is_correct=answer.is_correct,
-                correct_option=subtask.correct_option,
-                explanation=subtask.explanation,
-            )
-        ),
+        answer=None if answer is None else Revealed(option=answer.option),
     )
 
 

@@ -63,9 +63,11 @@ def index(request: HttpRequest, worker: Worker) -> HttpResponse:
 
 
 def _parse_option(raw: str | None) -> int | None:
-    if raw is None or not raw.strip().isdigit():
+    """A posted option index: a few ASCII digits (str.isdigit also takes "²", which int refuses)."""
+    value = (raw or "").strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 3:
         return None
-    return int(raw)
+    return int(value)
 
 
 def _answer(request: HttpRequest, worker: Worker, item: SubTask, number: int) -> HttpResponse | str:
@@ -140,14 +142,9 @@ def submit(request: HttpRequest, worker: Worker) -> HttpResponse:
     if isinstance(error, HttpResponse):
         return error
     progress = selectors.progress(worker)
-    wrong = sum(1 for i in progress.items if i.answer is not None and not i.answer.is_correct)
-    context = {
-        **_progress_context(progress, progress.answered),
-        "error": error,
-        "review": True,
-        "wrong": wrong,
-        "will_fail": wrong > progress.max_wrong,
-    }
+    # No grade before the attempt is submitted: a count of wrong answers, watched after each
+    # answer, would tell which answers were right.
+    context = {**_progress_context(progress, progress.answered), "error": error, "review": True}
     return render(request, "tutorial/submit.html", context, status=400 if error else 200)
 
 

@@ -1,6 +1,7 @@
 """The chaos bench (bench/chaos.py), in parts.
 
-- options: the command line and the printed lines;
+- options: the command line (its checks, the printed lines and the run's frame of signals,
+  exit status and JSON line are bench/common.py's, shared with bench/chatload);
 - stack: the bench's own services: Redis, the PostgreSQL database, two uvicorn processes and a
   Celery worker (servers started through devtools.server), and their clean-up;
 - ledger: every message the clients composed and what became of it, and per-phase counters;

@@ -106,7 +106,7 @@ class PageClient:
             try:
                 ws = await connect(
                     self.url(),
-                    origin=ORIGIN,
+                    origin=Origin(f"{ORIGIN}:{self.port}"),  # the server's own origin
                     additional_headers={"Cookie": self.cookie()},
                     open_timeout=3 * HEARTBEAT_SECONDS,
                     ping_interval=None,

@@ -5,26 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
-import json
-import signal
 import tempfile
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from bench.chaoslib import report
 from bench.chaoslib.faults import FAULTS
 from bench.chaoslib.ledger import Ledger
-from bench.chaoslib.options import log, parse_args
+from bench.chaoslib.options import parse_args
 from bench.chaoslib.phases import PhaseRun, make_context, run_phases
 from bench.chaoslib.quality import chunk_size, import_conversations
 from bench.chaoslib.stack import (
     CHAT_SYNC_SECONDS,
     SLOTS,
-    BenchSetupError,
     Stack,
-    close_django_connections,
     configure_django,
     create_bench_database,
     manage,
@@ -35,12 +30,7 @@ from bench.chaoslib.stack import (
 )
 from bench.chatload.population import PairSpec, create_conversations, stored_messages
 from bench.chatload.processes import raise_open_file_limit
-from devtools.server import ServerError
-
-
-def on_sigterm(signum: int, frame: FrameType | None) -> None:
-    # Unwind through the `finally` blocks, like Ctrl-C, so everything is stopped.
-    raise KeyboardInterrupt
+from bench.common import close_django_connections, handle_signals, log, run_bench
 
 
 def set_up(args: argparse.Namespace, stack: Stack) -> list[PairSpec]:
@@ -106,25 +96,17 @@ def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, on_sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    handle_signals()
     raise_open_file_limit()
     stack = Stack(logs=Path(tempfile.mkdtemp(prefix="esc-chaos-")), keep_logs=args.keep)
     atexit.register(stack.close)
-    result: dict[str, Any] = {}
-    exit_code = 0
-    try:
+
+    def run_once() -> tuple[dict[str, Any], int]:
         result = run(args, stack)
-        exit_code = 0 if result["ok"] else 1
-    except (BenchSetupError, ServerError, ConnectionError) as exc:
-        log(f"bench setup failed: {exc}")
-        exit_code = 2
-    except KeyboardInterrupt:
-        log("interrupted: cleaning up")
-        exit_code = 130
-    finally:
+        return result, 0 if result["ok"] else 1
+
+    def clean_up() -> None:
         close_django_connections()
         stack.close()
-    if args.json and result:
-        print(json.dumps(result), flush=True)
-    return exit_code
+
+    return run_bench(run_once, clean_up, json_line=args.json, setup_errors=(ConnectionError,))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from urllib.parse import urlsplit
+
+from bench.common import add_seed_and_json, check_postgresql_url, check_range, parse_in_ranges
 
 # A fresh esc_chaos_<random> database is created on this server and dropped afterwards.
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/esc_chaos"
@@ -34,31 +35,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_SERVER,
         help=f"PostgreSQL server and base name (default {DEFAULT_SERVER})",
     )
-    parser.add_argument("--seed", type=int, default=None, help="seed the clients' randomness")
+    add_seed_and_json(parser, "seed the clients' randomness")
     parser.add_argument("--keep", action="store_true", help="keep the logs directory")
-    parser.add_argument(
-        "--json", action="store_true", help="print one JSON object as the last line"
-    )
     return parser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not 1 <= args.pairs <= 1000:
-        parser.error("--pairs must be between 1 and 1000")
-    if not 4 <= args.phase_seconds <= 600:
-        parser.error("--phase-seconds must be between 4 and 600")
-    if not 1 <= args.settle_seconds <= 600:
-        parser.error("--settle-seconds must be between 1 and 600")
+    args = parse_in_ranges(
+        parser, argv, pairs=(1, 1000), phase_seconds=(4, 600), settle_seconds=(1, 600)
+    )
     if args.qc_conversations is None:
         args.qc_conversations = max(400, 40 * args.pairs)
-    if not 20 <= args.qc_conversations <= 100_000:
-        parser.error("--qc-conversations must be between 20 and 100000")
-    if urlsplit(args.postgres).scheme not in {"postgres", "postgresql"}:
-        parser.error("--postgres must be a postgresql:// URL")
+    check_range(parser, "--qc-conversations", args.qc_conversations, (20, 100_000))
+    check_postgresql_url(parser, "--postgres", args.postgres)
     return args
-
-
-def log(message: str) -> None:
-    print(message, flush=True)

@@ -22,9 +22,9 @@ from bench.chaoslib import logs
 from bench.chaoslib.client import PageClient
 from bench.chaoslib.faults import Context
 from bench.chaoslib.ledger import Ledger
-from bench.chaoslib.options import log
 from bench.chaoslib.stack import Stack
 from bench.chatload.population import PairSpec
+from bench.common import log
 from crowd import vocabulary
 
 Fault = Callable[[Context], Coroutine[Any, Any, dict[str, Any]]]

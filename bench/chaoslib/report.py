@@ -15,9 +15,9 @@ from typing import Any
 
 from bench.chaoslib.client import PageClient
 from bench.chaoslib.ledger import Ledger, Message
-from bench.chaoslib.options import log
 from bench.chaoslib.phases import PhaseRun
 from bench.chatload.report import percentile
+from bench.common import log
 
 Stored = Counter[tuple[int, str | None]]
 MAX_EXPLAINED = 10

@@ -24,11 +24,11 @@ from typing import Any
 
 import psycopg
 
-from bench.chaoslib.options import log
+from bench.common import BenchSetupError, log
 from bench.scratch import create_database, drop_database, fresh_database_url
+from devtools.manage import run_manage
 from devtools.server import (
     HOST,
-    PROJECT_DIR,
     ServerError,
     ServerProcess,
     free_port,
@@ -41,10 +41,6 @@ CHAT_SYNC_SECONDS = 3
 # Inherited variables that would point a child at another database, Redis or broker.
 FOREIGN = ("DATABASE_URL", "SQLITE_PATH", "REDIS_URL", "CELERY_BROKER_URL", "TEST_REDIS_URL")
 SLOTS = ("a", "b")
-
-
-class BenchSetupError(Exception):
-    pass
 
 
 @dataclass
@@ -135,13 +131,6 @@ def configure_django(stack: Stack) -> None:
     django.setup()
 
 
-def close_django_connections() -> None:
-    if "django" in sys.modules:
-        from django.db import connections
-
-        connections.close_all()
-
-
 # --- PostgreSQL ----------------------------------------------------------------------------
 
 
@@ -155,18 +144,8 @@ def create_bench_database(stack: Stack, server_url: str) -> None:
 
 
 def manage(stack: Stack, *arguments: str, timeout: float = 600) -> str:
-    """Run a manage.py command against the bench's services; its output, or BenchSetupError."""
-    done = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=PROJECT_DIR,
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if done.returncode != 0:
-        raise BenchSetupError(f"manage.py {arguments[0]} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
+    """Run a manage.py command against the bench's services; its output, or ManageError."""
+    return run_manage(*arguments, env=stack.env, timeout=timeout)
 
 
 # --- Redis ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The chat load benchmark (bench/chat_load.py), in parts.
 
-- options: the command line;
+- options: the command line (with bench/common.py: its checks, the printed lines, the run's
+  signals, exit status and JSON line, shared with bench/chaoslib);
 - processes: open-file limit, CPU accounting, the ESC server and the bare relay (via
   devtools.server, the helper the browser tests use too);
 - database: the environment, the migration, Redis clean-up (its fresh PostgreSQL database

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterable
 
-from bench.chatload.options import log
-from bench.chatload.processes import BenchSetupError
-from devtools.server import PROJECT_DIR
+from bench.common import log
+from devtools.manage import run_manage
 
 
 def server_environment(database_url: str, redis_url: str, channel_layer: str) -> dict[str, str]:
@@ -34,16 +31,8 @@ def server_environment(database_url: str, redis_url: str, channel_layer: str) ->
 
 
 def migrate(env: dict[str, str]) -> None:
-    migration = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if migration.returncode != 0:
-        raise BenchSetupError(f"migrate failed:\n{migration.stdout}\n{migration.stderr}")
+    """Migrate the bench database; ManageError (a setup failure) with the output if it fails."""
+    run_manage("migrate", "--noinput", env=env, timeout=600)
 
 
 def configure_django(env: dict[str, str]) -> None:
@@ -52,13 +41,6 @@ def configure_django(env: dict[str, str]) -> None:
     import django
 
     django.setup()
-
-
-def close_django_connections() -> None:
-    if "django" in sys.modules:
-        from django.db import connections
-
-        connections.close_all()
 
 
 def cleanup_redis(redis_url: str, conversation_ids: Iterable[int]) -> None:

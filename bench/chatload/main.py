@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
-import signal
 import tempfile
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import psycopg
 
-from bench.chatload.database import (
-    cleanup_redis,
-    close_django_connections,
-    configure_django,
-    migrate,
-    server_environment,
-)
+from bench.chatload.database import cleanup_redis, configure_django, migrate, server_environment
 from bench.chatload.load import LoadPlan
-from bench.chatload.options import log, parse_args
+from bench.chatload.options import parse_args
 from bench.chatload.phases import (
     RelayPhase,
     Resources,
@@ -29,14 +20,9 @@ from bench.chatload.phases import (
     run_relay_phase,
 )
 from bench.chatload.population import PairSpec, create_conversations
-from bench.chatload.processes import BenchSetupError, raise_open_file_limit, stop
+from bench.chatload.processes import raise_open_file_limit, stop
+from bench.common import close_django_connections, handle_signals, log, run_bench
 from bench.scratch import create_database, drop_database, fresh_database_url
-from devtools.server import ServerError
-
-
-def on_sigterm(signum: int, frame: FrameType | None) -> None:
-    # Unwind through the `finally` blocks, like Ctrl-C, so everything is cleaned up.
-    raise KeyboardInterrupt
 
 
 def prepare(
@@ -87,24 +73,9 @@ def clean_up(args: argparse.Namespace, res: Resources) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, on_sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    handle_signals()
     nofile = raise_open_file_limit()
     if nofile < 4 * args.pairs + 64:
         log(f"warning: open-file limit is {nofile}; {4 * args.pairs} sockets are needed")
     res = Resources(workdir=Path(tempfile.mkdtemp(prefix="esc-bench-")))
-    result: dict[str, Any] = {}
-    exit_code = 0
-    try:
-        result, exit_code = run(args, res)
-    except (BenchSetupError, ServerError) as exc:
-        log(f"bench setup failed: {exc}")
-        exit_code = 2
-    except KeyboardInterrupt:
-        log("interrupted: cleaning up")
-        exit_code = 130
-    finally:
-        clean_up(args, res)
-    if args.json and result:
-        print(json.dumps(result), flush=True)
-    return exit_code
+    return run_bench(lambda: run(args, res), lambda: clean_up(args, res), json_line=args.json)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from urllib.parse import urlsplit
+
+from bench.common import add_seed_and_json, check_postgresql_url, check_range, parse_in_ranges
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/esc_bench"
 # A Redis database number of its own; nothing is flushed (see database.cleanup_redis).
@@ -41,28 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     parser.add_argument("--no-relay", action="store_true", help="skip the bare relay run")
-    parser.add_argument("--seed", type=int, default=None, help="seed the think-time randomness")
-    parser.add_argument(
-        "--json", action="store_true", help="print one JSON object as the last line"
-    )
+    add_seed_and_json(parser, "seed the think-time randomness")
     return parser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not 1 <= args.pairs <= 5000:
-        parser.error("--pairs must be between 1 and 5000")
-    if not 1 <= args.messages <= 1000:
-        parser.error("--messages must be between 1 and 1000")
-    if not 0 <= args.think_ms <= 60_000:
-        parser.error("--think-ms must be between 0 and 60000")
-    if not 1 <= args.timeout <= 3600:
-        parser.error("--timeout must be between 1 and 3600 seconds")
-    if urlsplit(args.database_url).scheme not in {"postgres", "postgresql"}:
-        parser.error("--database-url must be a postgresql:// URL")
+    args = parse_in_ranges(parser, argv, pairs=(1, 5000), messages=(1, 1000), think_ms=(0, 60_000))
+    check_range(parser, "--timeout", args.timeout, (1, 3600), " seconds")
+    check_postgresql_url(parser, "--database-url", args.database_url)
     return args
-
-
-def log(message: str) -> None:
-    print(message, flush=True)

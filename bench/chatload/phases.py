@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.chatload.clients import Transport
-from bench.chatload.database import close_django_connections
 from bench.chatload.load import LoadPlan, LoadResult, run_load
-from bench.chatload.options import log
 from bench.chatload.population import PairSpec, stored_messages
 from bench.chatload.processes import start_chat_server, start_relay
 from bench.chatload.report import Check, check, compare, describe, server_problems, summarize
+from bench.common import close_django_connections, log
 from devtools.server import ServerProcess
 
 

@@ -13,10 +13,6 @@ from devtools.server import PROJECT_DIR, ServerProcess, free_port, start, uvicor
 RELAY_SCRIPT = PROJECT_DIR / "bench" / "relay.py"
 
 
-class BenchSetupError(Exception):
-    pass
-
-
 def raise_open_file_limit() -> int:
     """Two sockets per pair here, two more in the server: lift the soft limit to the hard one."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

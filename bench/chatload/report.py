@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench.chatload.clients import PairClient, Side
 from bench.chatload.load import LoadResult
-from bench.chatload.options import log
+from bench.common import log
 
 Stored = Counter[tuple[int, str | None]]
 

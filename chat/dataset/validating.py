@@ -16,6 +16,7 @@ from typing import Any
 from chat.dataset import DatasetError
 from chat.dataset.layouts import QUESTION_KEYS, SEEKER_SCORE_KEYS, SPEAKER_LABELS, TOP_LEVEL_KEYS
 from crowd import vocabulary
+from crowd.text import has_visible_text, refusal
 
 # The released data holds supporter relevance "0" (see docs/dataset.md); everything else is 1-5.
 SUPPORTER_RELEVANCE_LOW = 0
@@ -151,10 +152,19 @@ class _Record:
             raise self.fail(path, f"expected a string, got {describe(value)}")
         if non_empty and not value.strip():
             raise self.fail(path, "must not be empty")
-        if "\x00" in value:
-            # PostgreSQL text cannot hold NUL; refuse it on every backend alike.
-            raise self.fail(path, "contains a NUL character (\\u0000)")
+        # What the live chat refuses (crowd.text): NUL, which PostgreSQL cannot hold, other
+        # control characters, and unpaired surrogates, which no UTF-8 text can hold.
+        reason = refusal(value)
+        if reason is not None:
+            raise self.fail(path, reason)
         return value
+
+    def written(self, value: object, path: str) -> str:
+        """A message as the chat takes it: some visible text (not only spaces or zero-widths)."""
+        text = self.string(value, path)
+        if not has_visible_text(text):
+            raise self.fail(path, "has no visible text (the live chat refuses such a message)")
+        return text
 
     def label(self, value: object, path: str) -> str:
         text = self.string(value, path, non_empty=True)
@@ -168,11 +178,13 @@ class _Record:
                 path, f'scores are digit strings such as "4"; got {describe(value)} instead'
             )
         if not DIGITS.fullmatch(value):
-            raise self.fail(path, f'scores are digit strings such as "4"; got {json.dumps(value)}')
-        number = int(value)
-        if not low <= number <= high:
-            raise self.fail(path, f"{number} is not between {low} and {high}")
-        return number
+            shown = json.dumps(value) if len(value) <= 20 else f'{json.dumps(value[:20])[:-1]}…"'
+            raise self.fail(path, f'scores are digit strings such as "4"; got {shown}')
+        # A digit string of thousands of digits is out of range, never an int to convert.
+        if len(value) > len(str(high)) or not low <= int(value) <= high:
+            shown = value if len(value) <= 20 else f"a number of {len(value)} digits"
+            raise self.fail(path, f"{shown} is not between {low} and {high}")
+        return int(value)
 
     def strategy(self, value: object, path: str) -> str:
         name = self.string(value, path)
@@ -200,7 +212,7 @@ def _parse_dialog_item(record: _Record, value: object, path: str) -> ParsedUtter
     if record.fmt == "jsonl":
         record.keys(item, path, ("text", "speaker"), ("strategy",))
         speaker = record.speaker(item["speaker"], f"{path}.speaker")
-        text = record.string(item["text"], f"{path}.text")
+        text = record.written(item["text"], f"{path}.text")
         if speaker == vocabulary.SUPPORTER:
             if "strategy" not in item:
                 raise record.fail(f"{path}.strategy", "missing (every sys item carries one)")
@@ -213,7 +225,7 @@ def _parse_dialog_item(record: _Record, value: object, path: str) -> ParsedUtter
 
     record.keys(item, path, ("speaker", "annotation", "content"))
     speaker = record.speaker(item["speaker"], f"{path}.speaker")
-    text = record.string(item["content"], f"{path}.content")
+    text = record.written(item["content"], f"{path}.content")
     annotation = record.mapping(item["annotation"], f"{path}.annotation")
     apath = f"{path}.annotation"
     if speaker == vocabulary.SUPPORTER:

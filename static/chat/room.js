@@ -42,8 +42,12 @@ let serverCanReport = false;
 let openPrompt = null;
 let typingTimer = null;
 let lastTypingSent = 0;
-// The heartbeat: a ping every few seconds; silence for twice that means the link is gone.
+// The heartbeat: a ping every few seconds, each answered by a pong. The link is watched every
+// second, and silence for a little under two heartbeats means it is gone, so a lost network
+// shows "offline" within two heartbeats (10 s by default).
 const HEARTBEAT_MS = (config.heartbeat_seconds || 5) * 1000;
+const SILENT_LINK_MS = 2 * HEARTBEAT_MS - 1000;
+const WATCH_MS = 1000;
 const RETRY_AFTER_MS = 4000;
 let heardAt = 0;
 let partnerAway = false;
@@ -332,6 +336,20 @@ function showPresence(frame) {
 
 // --- Feedback ------------------------------------------------------------------------------
 
+const ENDED_READ_MS = 6000;
+
+function showEnded(frame) {
+  showNotice(frame.message || "The conversation has ended.", frame.by === role || frame.reason === "finished" ? "ok" : "info");
+  if (!frame.next_url || role === "staff") return;
+  const next = document.createElement("a");
+  next.href = frame.next_url;
+  next.className = "btn";
+  next.id = "ended-next";
+  next.textContent = "Continue";
+  noticeEl.append(" ", next);
+  next.focus();
+}
+
 function askFeedback(prompt) {
   if (!feedbackForm) return;
   openPrompt = prompt;
@@ -403,13 +421,15 @@ function handle(frame) {
     case "ended":
       ended = true;
       sessionStorage.removeItem(PENDING_KEY);
-      showNotice(
-        role === "staff" ? "This conversation has ended." : "The conversation has ended. Taking you to the next step…",
-        "ok",
-      );
+      // Say what happened in plain words, and give the worker time to read it.
+      showEnded(frame);
       document.body.classList.add("chat-ended");
       refreshControls();
-      if (frame.next_url && role !== "staff") setTimeout(() => window.location.assign(frame.next_url), 1200);
+      if (frame.next_url && role !== "staff") {
+        // Whoever ended it knows why; the other side gets time to read what happened.
+        const wait = frame.by === role ? 1500 : ENDED_READ_MS;
+        setTimeout(() => window.location.assign(frame.next_url), wait);
+      }
       break;
     default:
       break;
@@ -426,7 +446,8 @@ function connect() {
   if (fatal || ended) return;
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
   const url = `${scheme}://${window.location.host}${config.wsPath}?after=${lastSeq}&heartbeat=1`;
-  setConn("connecting", "connecting…");
+  // After a drop the page keeps saying "offline — reconnecting" until the socket opens.
+  if (connEl.dataset.state !== "closed") setConn("connecting", "connecting…");
   const ws = new WebSocket(url);
   socket = ws;
   heardAt = Date.now();
@@ -462,33 +483,40 @@ function connect() {
       showNotice("You cannot join this conversation. Please reload the page or use your task link.", "error");
       return;
     }
+    if (event.code === 4429) {
+      fatal = true;
+      setConn("closed", "offline");
+      showNotice("This chat is open in too many tabs or windows. Close the others, then reload this page.", "error");
+      return;
+    }
     if (event.code === 4409) return;
     reconnectLater();
   });
 }
 
-// Ping while open; a socket that has said nothing for two heartbeats is dead even if the
-// browser still calls it open (a lost network closes nothing), so drop it and reconnect.
-function heartbeat() {
+// A socket that has said nothing for a while is dead even if the browser still calls it open
+// (a lost network closes nothing), so drop it and reconnect. Checked every second.
+function dropSocket() {
+  const dead = socket;
+  socket = null;
+  setConn("closed", "offline — reconnecting");
+  dead.close();
+  reconnectLater();
+}
+
+function watchLink() {
   if (fatal || ended || !socket) return;
-  if (socket.readyState === WebSocket.OPEN) {
-    if (Date.now() - heardAt > 2 * HEARTBEAT_MS + 1000) {
-      const dead = socket;
-      socket = null;
-      setConn("closed", "offline — reconnecting");
-      dead.close();
-      reconnectLater();
-      return;
-    }
-    send({ type: "ping" });
-  } else if (socket.readyState === WebSocket.CONNECTING && Date.now() - heardAt > 3 * HEARTBEAT_MS) {
+  const silentFor = Date.now() - heardAt;
+  if (socket.readyState === WebSocket.OPEN && silentFor > SILENT_LINK_MS) {
+    dropSocket();
+  } else if (socket.readyState === WebSocket.CONNECTING && silentFor > 3 * HEARTBEAT_MS) {
     // A handshake that never completes (no network) is given up and tried again.
-    const stuck = socket;
-    socket = null;
-    setConn("closed", "offline — reconnecting");
-    stuck.close();
-    reconnectLater();
+    dropSocket();
   }
+}
+
+function ping() {
+  if (!fatal && !ended && socket && socket.readyState === WebSocket.OPEN) send({ type: "ping" });
 }
 
 // --- Wiring ------------------------------------------------------------------------------
@@ -542,6 +570,7 @@ setInterval(() => {
   refreshControls();
   retryUnacknowledged();
 }, 1000);
-setInterval(heartbeat, HEARTBEAT_MS);
+setInterval(watchLink, WATCH_MS);
+setInterval(ping, HEARTBEAT_MS);
 for (const item of pending) renderDraft(item);
 connect();

@@ -1,5 +1,5 @@
-// Progressive enhancement for a tutorial part: grade the answer through the API and show the
-// result in place, announced by the page's live region. Without JavaScript, or when anything
+// Progressive enhancement for a tutorial part: save the answer through the API and say so in
+// place, announced by the page's live region. Without JavaScript, or when anything
 // unexpected happens, the plain form post does the same job on the server.
 
 const form = document.querySelector("form[data-answer-url]");
@@ -17,35 +17,32 @@ function tag(text, extra) {
 }
 
 function showResult(result) {
+  // The API says only which option was saved: the grade comes with the submitted attempt.
   const fieldset = form.querySelector("fieldset");
   fieldset.disabled = true;
   fieldset.classList.add("tut-answered");
   fieldset.removeAttribute("aria-describedby");
   form.querySelector("#option-error")?.remove();
   form.querySelectorAll("li").forEach((item, index) => {
-    const label = item.querySelector("label");
+    if (index !== result.option) return;
+    item.classList.add("is-chosen");
     const tags = document.createElement("span");
     tags.className = "tut-tags";
-    if (index === result.option) tags.append(tag("Your answer", ""));
-    if (index === result.correct_option) {
-      item.classList.add("is-correct");
-      tags.append(tag("Correct answer", "tut-tag-ok"));
-    } else if (index === result.option) {
-      item.classList.add("is-wrong");
-    }
-    if (tags.childElementCount) label.querySelector("span").append(" ", tags);
+    tags.append(tag("Your answer", ""));
+    item.querySelector("label span").append(" ", tags);
   });
   form.querySelector(".tut-note")?.remove();
   form.querySelector(".actions")?.remove();
 
   const region = document.getElementById("result");
-  region.className = `tut-result ${result.is_correct ? "is-correct" : "is-wrong"}`;
+  region.className = "tut-result is-saved";
   const verdict = document.createElement("p");
   verdict.className = "tut-verdict";
-  verdict.textContent = result.is_correct ? "✓ Correct." : "✗ Not quite.";
-  const explanation = document.createElement("p");
-  explanation.textContent = result.explanation;
-  region.replaceChildren(verdict, explanation);
+  verdict.textContent = "Answer saved.";
+  const next = document.createElement("p");
+  next.textContent =
+    "Your answers are graded when you submit the attempt; you then learn how many were right.";
+  region.replaceChildren(verdict, next);
   region.focus();
   const count = document.getElementById("answered-count");
   if (count) count.textContent = String(Number(count.textContent) + 1);

@@ -9,24 +9,27 @@ pass would run the very same bench a second time.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
+from tests.bench.helpers import (
+    bench_script,
+    database_exists,
+    environment_without,
+    last_json_line,
+    run_script,
+)
 from tests.services_probe import reachable, require
 
-REPO = Path(__file__).resolve().parents[2]
-BENCH = REPO / "bench" / "chaos.py"
+BENCH = bench_script("chaos.py")
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/esc_chaos"
 TIMEOUT = 150
 FOREIGN = ("DATABASE_URL", "SQLITE_PATH", "REDIS_URL", "TEST_REDIS_URL", "CELERY_BROKER_URL")
@@ -52,25 +55,16 @@ def require_services() -> None:
 
 
 def run_bench(*args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    env = {k: v for k, v in os.environ.items() if k not in FOREIGN}
-    process = subprocess.Popen(
-        [sys.executable, str(BENCH), *args, "--postgres", POSTGRES, "--json"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    done = run_script(
+        BENCH,
+        *args,
+        "--postgres",
+        POSTGRES,
+        "--json",
+        timeout=TIMEOUT,
+        env=environment_without(*FOREIGN),
     )
-    try:
-        out, err = process.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGTERM)  # the bench stops everything it started
-        out, err = process.communicate(timeout=60)
-        pytest.fail(f"the bench took over {TIMEOUT} s:\n{out}\n{err}")
-    done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
-    lines = out.strip().splitlines()
-    assert lines, f"no output; stderr:\n{err}"
-    return done, json.loads(lines[-1])
+    return done, last_json_line(done)
 
 
 def alive(pid: int) -> bool:
@@ -128,20 +122,12 @@ def test_nothing_is_lost_from_view_or_shown_twice_through_the_four_faults() -> N
     # Its database is gone afterwards.
     name = re.search(r"^database (esc_chaos_\w+),", done.stdout, re.M)
     assert name is not None, done.stdout
-    with psycopg.connect(POSTGRES.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name.group(1)])
-        assert left.fetchone() is None
+    assert not database_exists(POSTGRES, name.group(1))
     assert time.monotonic() - started < TIMEOUT
 
 
 def test_it_refuses_bad_options_before_starting_anything() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--pairs", "0"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_script(BENCH, "--pairs", "0", timeout=60)
 
     assert done.returncode == 2
     assert "--pairs must be between 1 and 1000" in done.stderr

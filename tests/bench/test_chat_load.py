@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
-import sys
-from pathlib import Path
+from typing import Any
 
-import psycopg
 import pytest
 
+from tests.bench.helpers import (
+    bench_script,
+    database_exists,
+    environment_without,
+    last_json_line,
+    run_script,
+)
 from tests.services_probe import reachable, require, require_redis
 
-REPO = Path(__file__).resolve().parent.parent.parent
-BENCH = REPO / "bench" / "chat_load.py"
+BENCH = bench_script("chat_load.py")
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/esc_bench_test"
 KEYS = (
     "pairs",
@@ -30,19 +32,20 @@ KEYS = (
 )
 
 
-def run_bench(*args: str, redis_url: str) -> tuple[subprocess.CompletedProcess[str], dict]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    done = subprocess.run(
-        [sys.executable, str(BENCH), *args, "--database-url", POSTGRES, "--redis-url", redis_url],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
+def run_bench(
+    *args: str, redis_url: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    done = run_script(
+        BENCH,
+        *args,
+        "--database-url",
+        POSTGRES,
+        "--redis-url",
+        redis_url,
         timeout=300,
+        env=environment_without("DATABASE_URL", "REDIS_URL"),
     )
-    lines = done.stdout.strip().splitlines()
-    assert lines, f"no output; stderr:\n{done.stderr}"
-    return done, json.loads(lines[-1])
+    return done, last_json_line(done)
 
 
 @pytest.mark.redis
@@ -74,19 +77,11 @@ def test_it_delivers_and_stores_every_message_exactly_once() -> None:
     # Its fresh database is gone afterwards.
     name = re.search(r"^database (\w+): migrating", done.stdout, re.M)
     assert name is not None and name.group(1).startswith("esc_bench_test_")
-    with psycopg.connect(POSTGRES.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name.group(1)])
-        assert left.fetchone() is None
+    assert not database_exists(POSTGRES, name.group(1))
 
 
 def test_it_refuses_bad_options_before_touching_anything() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--pairs", "0"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_script(BENCH, "--pairs", "0", timeout=60)
 
     assert done.returncode == 2
     assert "--pairs must be between 1 and 5000" in done.stderr

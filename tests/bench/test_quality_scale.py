@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-import psycopg
 import pytest
 
+from tests.bench.helpers import REPO, bench_script, database_exists, environment_without, run_script
 from tests.services_probe import reachable, require
 
-REPO = Path(__file__).resolve().parents[2]
-BENCH = REPO / "bench" / "quality_scale.py"
+BENCH = bench_script("quality_scale.py")
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/esc_quality_bench_test"
 
 
@@ -36,17 +32,10 @@ def test_it_judges_on_a_temporary_database_and_leaves_the_default_one_alone(
     sqlite_path.write_bytes(b"the user's database; a bench must not open it")
     ambient_url_file = tmp_path / "ambient.sqlite3"
     before = fingerprint(default_file), fingerprint(sqlite_path)
-    env = {k: v for k, v in os.environ.items() if k != "BENCH_DATABASE_URL"}
+    env = environment_without("BENCH_DATABASE_URL")
     env.update(SQLITE_PATH=str(sqlite_path), DATABASE_URL=f"sqlite:///{ambient_url_file}")
 
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--conversations", "5", "--utterances", "6"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_script(BENCH, "--conversations", "5", "--utterances", "6", timeout=300, env=env)
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"^judged 5 conversations \(6 utterances each\) in ", done.stdout, re.M)
@@ -61,34 +50,19 @@ def test_it_judges_on_a_temporary_database_and_leaves_the_default_one_alone(
 @pytest.mark.postgres
 def test_with_postgres_it_creates_a_fresh_database_and_drops_it() -> None:
     require("PostgreSQL", reachable(POSTGRES, 5432), "start PostgreSQL on 127.0.0.1:5432")
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "BENCH_DATABASE_URL"}}
+    env = environment_without("DATABASE_URL", "BENCH_DATABASE_URL")
 
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--conversations", "5", "--postgres", POSTGRES],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_script(BENCH, "--conversations", "5", "--postgres", POSTGRES, timeout=300, env=env)
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"^judged 5 conversations ", done.stdout, re.M)
     name = re.search(r"^database: fresh PostgreSQL database (\w+) \(dropped", done.stdout, re.M)
     assert name is not None and name.group(1).startswith("esc_quality_bench_test_")
-    with psycopg.connect(POSTGRES.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name.group(1)])
-        assert left.fetchone() is None
+    assert not database_exists(POSTGRES, name.group(1))
 
 
 def test_it_refuses_two_databases_at_once() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--postgres", "postgresql://x/y", "--database-url", "z"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_script(BENCH, "--postgres", "postgresql://x/y", "--database-url", "z", timeout=60)
 
     assert done.returncode == 2
     assert "not allowed with argument" in done.stderr

@@ -15,7 +15,8 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
-ORIGIN = (b"origin", b"http://127.0.0.1")
+# The development server's origin, one of the default SITE_ORIGINS (esc_platform/origins.py).
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
 # Like sync_to_async, and closes the thread's DB connection afterwards (PostgreSQL drops the
 # test database only when no connection is left).

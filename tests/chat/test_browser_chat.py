@@ -52,6 +52,16 @@ def _enter(page: Page, base_url: str, run_name: str, role: str, pid: str) -> Non
     page.get_by_role("button", name="Continue").click()
 
 
+def fill_pre_chat_survey(seeker: Page, situation: str) -> None:
+    """Answer the pre-chat survey (job crisis, anxiety at 4, now) and go on to the chat."""
+    seeker.locator('input[name="problem_type"][value="job crisis"]').check()
+    seeker.locator('input[name="emotion_type"][value="anxiety"]').check()
+    seeker.locator('input[name="initial_emotion_intensity"][value="4"]').check()
+    seeker.locator('textarea[name="situation"]').fill(situation)
+    seeker.locator('input[name="experience_type"][value="Current Experience"]').check()
+    seeker.get_by_role("button", name="Continue to the chat").click()
+
+
 def _confirmed(page: Page) -> Any:
     return page.locator("#messages li.msg:not(.draft)")
 
@@ -84,12 +94,7 @@ def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser
 
     # The seeker fills the pre-chat survey on its page and lands in the waiting room.
     _enter(seeker, asgi_server, run.name, "seeker", ALICE.pid)
-    seeker.locator('input[name="problem_type"][value="job crisis"]').check()
-    seeker.locator('input[name="emotion_type"][value="anxiety"]').check()
-    seeker.locator('input[name="initial_emotion_intensity"][value="4"]').check()
-    seeker.locator('textarea[name="situation"]').fill(SITUATION)
-    seeker.locator('input[name="experience_type"][value="Current Experience"]').check()
-    seeker.get_by_role("button", name="Continue to the chat").click()
+    fill_pre_chat_survey(seeker, SITUATION)
     seeker.wait_for_url("**/chat/waiting/")
     expect(seeker.get_by_role("heading", name="Finding you a chat partner…")).to_be_visible()
     expect(seeker.get_by_test_id("waited")).not_to_have_text("0:00", timeout=5000)
@@ -248,6 +253,9 @@ def test_it_leaves_after_confirmation_and_sends_each_side_on(
 
     supporter.get_by_role("button", name="Leave", exact=True).click()
     supporter.get_by_role("dialog").get_by_role("button", name="Leave now").click()
+    # The seeker is told what happened, in plain words, before moving on.
+    expect(seeker.locator("#notice")).to_contain_text("Your supporter left the conversation")
+    expect(seeker.get_by_role("link", name="Continue")).to_be_focused()
     supporter.wait_for_url("**/done/")
     seeker.wait_for_url("**/surveys/post-chat/")
     expect(supporter.get_by_test_id("status-code")).to_contain_text("01")

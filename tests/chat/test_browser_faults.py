@@ -197,6 +197,8 @@ def test_a_75_second_outage_with_a_message_typed_offline(faults: Faults, browser
     during = [text for text, at in _texts(seeker, "conn") if at >= lost_clock]
     assert LIVE not in during, during
     expect(seeker.locator("#conn")).not_to_have_attribute("data-state", "open")
+    # Between attempts the link keeps saying it is offline, not "connecting…".
+    expect(seeker.locator("#conn")).to_contain_text("offline")
     expect(_shown(supporter, text)).to_have_count(0)
     assert _stored(pair, text) == 0
     proxy.restore()

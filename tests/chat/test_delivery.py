@@ -9,14 +9,17 @@ redis-server that the test stops and starts again.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.db import connection
+from uvicorn.protocols.utils import ClientDisconnected
 
 from chat import messages
+from chat.consumers import ChatConsumer
 from chat.models import Utterance
 from devtools import redis_server
 from devtools.redis_server import PrivateRedis
@@ -140,6 +143,55 @@ async def test_a_socket_without_heartbeat_is_never_dropped_for_silence(
     ack, _ = await receive_until(seeker, "ack")
     assert ack["seq"] == 1
     await seeker.disconnect()
+
+
+async def test_a_heartbeat_socket_that_falls_silent_is_dropped_and_its_partner_told(
+    channel_layer: str, settings: Any
+) -> None:
+    """A page whose network is gone sends nothing: dropped with 4408, the partner sees it go."""
+    settings.CHAT_HEARTBEAT_TIMEOUT_SECONDS = 2
+    pair, seeker_cookie, supporter_cookie = await _pair()
+    supporter = await _open(supporter_cookie, pair, heartbeat=True)
+    seeker = await _open(seeker_cookie, pair, heartbeat=True)
+    await drain(supporter)
+
+    async def keep_pinging() -> None:  # the supporter's page is still there
+        while True:
+            await supporter.send_json_to({"type": "ping"})
+            await asyncio.sleep(0.5)
+
+    pinger = asyncio.ensure_future(keep_pinging())
+
+    async def close_code() -> int:
+        while True:  # pongs and presence may come first; the close is what matters
+            output = await seeker.receive_output(timeout=6)
+            if output["type"] == "websocket.close":
+                return int(output["code"])
+
+    assert await asyncio.wait_for(close_code(), timeout=8) == 4408
+    gone = await asyncio.wait_for(_next_absence(supporter), timeout=8)
+    assert gone == {"type": "presence", "role": "seeker", "online": False}
+    pinger.cancel()
+    await asyncio.wait_for(seeker.disconnect(), timeout=5)
+    await asyncio.wait_for(supporter.disconnect(), timeout=5)
+
+
+async def test_a_frame_for_a_client_already_gone_is_dropped_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """uvicorn raises ClientDisconnected (an OSError) when a frame goes to a closed socket: the
+    client is gone, there is nobody to answer, and no service has failed."""
+    consumer = ChatConsumer()
+
+    async def gone(message: dict[str, Any]) -> None:
+        raise ClientDisconnected()
+
+    consumer.base_send = gone
+    with caplog.at_level(logging.DEBUG):
+        await consumer.send_json({"type": "pong"})
+        await consumer.send_json({"type": "pong"})
+    assert consumer.client_gone
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]
 
 
 def _rename_utterances(old: str, new: str) -> None:

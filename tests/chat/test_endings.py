@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from chat import frames
 from chat.models import Conversation
 from crowd.models import Worker
 from tests.chat.factories import make_pair, set_times
@@ -91,6 +92,12 @@ async def test_it_lets_either_side_leave(channel_layer: str, leaver: str) -> Non
     assert mine["reason"] == theirs["reason"] == f"{leaver}_left"
     assert mine["by"] == theirs["by"] == leaver
     assert mine["next_url"] == "/done/"
+    # The one left behind is told, in plain words, that their partner left.
+    assert mine["message"] == "You left the conversation."
+    assert theirs["message"].startswith(
+        "The help-seeker left" if leaver == "seeker" else "Your supporter left"
+    )
+    assert "not your fault" in theirs["message"]
     conversation, s, p = await adb(_state)(pair)
     leaving, staying = (s, p) if leaver == "seeker" else (p, s)
     assert (leaving.status_code, leaving.stage) == ("01", "done")
@@ -137,3 +144,11 @@ async def test_it_counts_turns_as_exchanges_of_blocks() -> None:
         2,
         2,
     )
+
+
+async def test_staff_watching_are_told_the_end_reason_not_a_worker_s_sentence() -> None:
+    conversation = Conversation(end_reason="supporter_left", ended_by="supporter")
+    assert frames.ended_words(conversation, "staff") == (
+        "The conversation has ended: the supporter left early."
+    )
+    assert frames.ended_words(conversation, "seeker").startswith("Your supporter left")

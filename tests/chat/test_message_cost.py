@@ -123,14 +123,15 @@ def test_it_sees_a_tutorial_example_saved_after_the_cache_was_filled() -> None:
 
 
 @pytest.mark.django_db
-def test_it_refuses_the_partners_id_before_judging_the_text() -> None:
+def test_it_refuses_the_partners_id_once_the_frame_is_well_formed() -> None:
     pair = make_pair()
     messages.post_message(pair.conversation.pk, pair.seeker.pk, client_id="x", text="Hello.")
+    # A malformed frame is refused before anything is read or locked, whatever its id.
     with pytest.raises(ChatError) as refused:
         messages.post_message(
             pair.conversation.pk, pair.supporter.pk, client_id="x", text="", strategy="Question"
         )
-    assert refused.value.code == "bad_id"
+    assert refused.value.code == "empty_text"
     with pytest.raises(ChatError) as refused:
         messages.post_message(
             pair.conversation.pk, pair.supporter.pk, client_id="x", text="Hi.", strategy="Question"

@@ -9,6 +9,8 @@ The people are the cast's (tests/cast.py).
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 from typing import Any
 
@@ -16,7 +18,8 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 
-from crowd import services
+from crowd import consent as consent_texts
+from crowd import devices, services
 from crowd.entry import parse_entry_link
 from crowd.models import CollectionRun, Worker
 from crowd.selectors import SESSION_KEY
@@ -59,16 +62,42 @@ def entry_params(
     return params
 
 
+def device_of(params: dict[str, str]) -> str:
+    """The device secret of the browser this person uses in the tests: one per person.
+
+    Every entry through these factories comes from that same browser, as a real worker's
+    does; a test that wants a stranger's browser uses another secret (or none).
+    """
+    person = params.get("PROLIFIC_PID") or params.get("workerId", "")
+    return f"test-device-{person.casefold()}"
+
+
+def address_of(params: dict[str, str]) -> str:
+    """The network address this person's browser comes from: one of their own (IPv6
+    documentation addresses), so no two people of the tests share a network."""
+    person = (params.get("PROLIFIC_PID") or params.get("workerId", "")).casefold()
+    digest = hashlib.sha256(person.encode()).hexdigest()
+    return "2001:db8:" + ":".join(digest[i : i + 4] for i in range(0, 24, 4))
+
+
+def use_device(client: Client, secret: str) -> Client:
+    """Give a test client the device cookie of `secret` (the browser it stands for)."""
+    client.cookies[devices.DEVICE_COOKIE] = devices.signed_device_cookie(secret)
+    return client
+
+
 def _request_with_session(params: dict[str, str]) -> HttpRequest:
-    request = RequestFactory().get("/start/", params)
+    request = RequestFactory().get("/start/", params, REMOTE_ADDR=address_of(params))
     SessionMiddleware(lambda _request: HttpResponse()).process_request(request)
+    request.COOKIES[devices.DEVICE_COOKIE] = devices.signed_device_cookie(device_of(params))
     return request
 
 
 def _open_link(params: dict[str, str]) -> tuple[Worker, str]:
     """crowd.services.enter_worker on a fresh browser session; the worker and the session key."""
     request = _request_with_session(params)
-    worker = services.enter_worker(request, parse_entry_link(request.GET))
+    browser = services.Browser.of(request)
+    worker = services.enter_worker(request, parse_entry_link(request.GET), browser)
     request.session.save()
     assert request.session.session_key is not None
     return worker, request.session.session_key
@@ -88,15 +117,30 @@ def enter(
     """
     params = entry_params(actor, actor.role, run, mturk=mturk)
     if client is not None:
-        response = client.get("/start/", params)
+        use_device(client, device_of(params))
+        response = client.get("/start/", params, REMOTE_ADDR=address_of(params))
         assert response.status_code == 302, response.content[:500]
         if consent:
-            response = client.post("/consent/", {"agree": "yes"})
+            response = agree_to_consent(client)
             assert response.status_code == 302, response.content[:500]
         worker_id = client.session[SESSION_KEY]
         return Worker.objects.select_related("run").get(pk=worker_id)
     worker, _ = _open_link(params)
-    return services.give_consent(worker) if consent else worker
+    if not consent:
+        return worker
+    text = consent_texts.filled_text(worker.run, worker.role)
+    return services.give_consent(worker, consent_texts.record(worker.run, worker.role, text))
+
+
+def agree_to_consent(client: Client, *, agree: bool = True) -> HttpResponse:
+    """Read the consent page in `client` and post it (ticked, or not), as a worker does."""
+    response = client.get("/consent/")
+    if response.status_code == 302:  # consent was given before: the page sends them on
+        return response
+    page = response.content.decode()
+    found = re.search(r'name="text" value="([0-9a-f]{64})"', page)
+    assert found, page[:500]
+    return client.post("/consent/", {"text": found[1], **({"agree": "yes"} if agree else {})})
 
 
 def _own_link(worker: Worker) -> dict[str, str]:
@@ -109,8 +153,11 @@ def _own_link(worker: Worker) -> dict[str, str]:
 
 
 def rejoin(client: Client, worker: Worker) -> Client:
-    """Open the worker's own entry link again in `client` (a new browser): it resumes them."""
-    response = client.get("/start/", _own_link(worker))
+    """Open the worker's own entry link again in `client`, a new session of the worker's own
+    browser (its device cookie): it resumes them."""
+    params = _own_link(worker)
+    use_device(client, device_of(params))
+    response = client.get("/start/", params, REMOTE_ADDR=address_of(params))
     assert response.status_code == 302, response.content[:500]
     assert client.session[SESSION_KEY] == worker.pk
     return client

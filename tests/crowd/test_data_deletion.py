@@ -43,6 +43,11 @@ def test_it_blanks_ids_and_emails_and_withdraws_the_conversation(
 
     alice.refresh_from_db()
     assert alice.external_id == f"deleted-{alice.pk}"
+    assert (alice.person_key, alice.device_key, alice.network_key) == (
+        f"deleted-{alice.pk}",
+        "",
+        "",
+    )
     assert (alice.study_id, alice.assignment_id, alice.hit_id) == ("", "", "")
     assert alice.data_deleted_at is not None
     assert SeekerPostChatSurvey.objects.get(conversation=surveyed_chat).email == ""

@@ -30,9 +30,37 @@ def _form(**changes: Any) -> CollectionRunForm:
     return CollectionRunForm(data=data)
 
 
-def test_it_accepts_the_defaults() -> None:
-    form = _form()
+PROLIFIC_CODES = '{"00": "C0FAIL", "01": "C1LEFT", "02": "C2PARTNER", "03": "C3DONE"}'
+
+
+READY = {
+    "site_completion_codes": PROLIFIC_CODES,
+    "researcher_name": "The Wellbeing Lab",
+    "researcher_contact": "lab@example.org",
+}
+
+
+def test_it_accepts_the_defaults_with_the_study_s_codes_and_researcher() -> None:
+    form = _form(**READY)
     assert form.is_valid(), form.errors
+
+
+def test_it_will_not_open_a_run_whose_consent_names_nobody() -> None:
+    form = _form(**{**READY, "researcher_contact": ""})
+    assert not form.is_valid()
+    assert "names the researcher" in " ".join(form.errors["researcher_contact"])
+    form = _form(**{**READY, "consent_text": "About {researcher}: {pay_everything}."})
+    assert not form.is_valid()
+    assert "Nothing fills {pay_everything}" in " ".join(form.errors["consent_text"])
+
+
+def test_it_will_not_open_a_prolific_run_without_a_code_for_every_status() -> None:
+    form = _form(**{**READY, "site_completion_codes": '{"03": "C3DONE"}'})
+    assert not form.is_valid()
+    assert "missing: 00, 01, 02" in " ".join(form.errors["site_completion_codes"])
+    # Inactive, or MTurk only, it may wait for its codes.
+    assert _form(is_active=False).is_valid()
+    assert _form(**{**READY, "site_completion_codes": "{}", "accepts_prolific": False}).is_valid()
 
 
 @pytest.mark.parametrize(
@@ -46,22 +74,18 @@ def test_it_accepts_the_defaults() -> None:
         ({"bonus": "0.5"}, "bonus", "at least 1"),
         ({"problem_options": '["job crisis", " "]'}, "problem_options", "non-empty JSON list"),
         (
-            {"completion_url_template": "https://app.prolific.com/x"},
-            "completion_url_template",
+            {"prolific_completion_url": "https://app.prolific.com/x"},
+            "prolific_completion_url",
             "{code}",
         ),
-        (
-            {"completion_mode": "mturk", "completion_url_template": "https://example.org/"},
-            "completion_url_template",
-            "externalSubmit",
-        ),
+        ({"accepts_prolific": False, "accepts_mturk": False}, "accepts_prolific", "one site"),
         ({"site_completion_codes": '{"04": "X"}'}, "site_completion_codes", "status code"),
     ],
 )
 def test_it_refuses_settings_that_do_not_fit_together(
     changes: dict[str, Any], field: str, message: str
 ) -> None:
-    form = _form(**changes)
+    form = _form(**{**READY, **changes})
     assert not form.is_valid()
     assert message in " ".join(form.errors[field])
 
@@ -85,3 +109,20 @@ def test_it_renders_the_admin_pages_of_this_area(ada_client: Client) -> None:
     body = staff.get(f"/admin/crowd/collectionrun/{run.pk}/change/").content.decode()
     assert "Pre-chat survey (seekers)" in body
     assert "Return to the crowd site" in body
+
+
+def test_the_run_s_page_shows_an_entry_link_per_site_and_role(ada_client: Client) -> None:
+    run = make_run("pilot", accepts_mturk=False)
+    body = ada_client.get(f"/admin/crowd/collectionrun/{run.pk}/change/").content.decode()
+    links = [line for line in body.splitlines() if 'data-testid="entry-link"' in line]
+    assert len(links) == 2
+    assert (
+        "http://testserver/start/?role=supporter&amp;run=pilot&amp;PROLIFIC_PID={{%PROLIFIC_PID%}}"
+        in links[0]
+    )
+    assert "role=seeker&amp;run=pilot" in links[1]
+    run.accepts_mturk = True
+    run.save()
+    body = ada_client.get(f"/admin/crowd/collectionrun/{run.pk}/change/").content.decode()
+    assert body.count('data-testid="entry-link"') == 4
+    assert "Amazon Mechanical Turk — seeker" in body

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from chat import matching
-from crowd.models import CollectionRun, StatusCode
+from crowd.models import CollectionRun
 from crowd.services import TaskOutcome, finish_worker, pay_for, record_outcome
 from tests.cast import ALICE, ERIN, FRANK, GUS
 from tests.chat.factories import Pair, end, make_pair
@@ -22,28 +22,43 @@ SEEKER, SUPPORTER = "seeker", "supporter"
 
 
 @pytest.mark.parametrize(
-    ("status", "role", "expected"),
+    ("outcome", "role", "expected"),
     [
-        (StatusCode.FAILED_TRAINING, SUPPORTER, "2.00"),
-        (StatusCode.LEFT_EARLY, SEEKER, "2.00"),
-        (StatusCode.LEFT_EARLY, SUPPORTER, "2.00"),
-        (StatusCode.PARTNER_UNRESPONSIVE, SEEKER, "3.00"),  # base x bonus
-        (StatusCode.PARTNER_UNRESPONSIVE, SUPPORTER, "30.00"),  # base x 10*bonus
-        (StatusCode.FINISHED, SEEKER, "30.00"),
-        (StatusCode.FINISHED, SUPPORTER, "30.00"),
+        (TaskOutcome.FAILED_TRAINING, SUPPORTER, "2.00"),
+        (TaskOutcome.LEFT_EARLY, SEEKER, "2.00"),
+        (TaskOutcome.LEFT_EARLY, SUPPORTER, "2.00"),
+        (TaskOutcome.RELEASED_FROM_WAITING, SEEKER, "3.00"),  # base x bonus, either role
+        (TaskOutcome.RELEASED_FROM_WAITING, SUPPORTER, "3.00"),
+        (TaskOutcome.PARTNER_LEFT, SEEKER, "3.00"),  # base x bonus
+        (TaskOutcome.PARTNER_LEFT, SUPPORTER, "30.00"),  # base x 10*bonus
+        (TaskOutcome.PARTNER_UNRESPONSIVE, SEEKER, "3.00"),
+        (TaskOutcome.PARTNER_UNRESPONSIVE, SUPPORTER, "30.00"),
+        (TaskOutcome.FINISHED, SEEKER, "30.00"),
+        (TaskOutcome.FINISHED, SUPPORTER, "30.00"),
     ],
 )
-def test_it_pays_base_times_the_multiplier_of_the_status(
-    status: StatusCode, role: str, expected: str
+def test_it_pays_base_times_the_multiplier_of_the_outcome(
+    outcome: TaskOutcome, role: str, expected: str
 ) -> None:
     run = quick_run(base_pay=Decimal("2.00"), bonus=Decimal("1.50"))
-    assert pay_for(run, role, status) == Decimal(expected)
+    assert pay_for(run, role, outcome) == Decimal(expected)
 
 
-def test_it_refuses_a_failed_training_status_for_a_seeker() -> None:
+def test_it_refuses_a_failed_training_outcome_for_a_seeker() -> None:
     run = quick_run()
     with pytest.raises(ValueError, match="Only supporters"):
-        pay_for(run, SEEKER, StatusCode.FAILED_TRAINING)
+        pay_for(run, SEEKER, TaskOutcome.FAILED_TRAINING)
+
+
+def test_under_the_default_pay_a_worker_failed_by_a_partner_earns_more_than_a_leaver() -> None:
+    run = quick_run()
+    left = pay_for(run, SEEKER, TaskOutcome.LEFT_EARLY)
+    for outcome in (
+        TaskOutcome.RELEASED_FROM_WAITING,
+        TaskOutcome.PARTNER_LEFT,
+        TaskOutcome.PARTNER_UNRESPONSIVE,
+    ):
+        assert pay_for(run, SEEKER, outcome) > left, outcome
 
 
 def _pair(run: CollectionRun, alice_client: Client, bob_client: Client) -> Pair:
@@ -81,8 +96,13 @@ def test_it_gives_each_ending_its_code_and_pay(
     supporter.refresh_from_db()
     assert (seeker.status_code, supporter.status_code) == (seeker_code, supporter_code)
     assert (seeker.stage, supporter.stage) == (seeker_stage, supporter_stage)
-    assert seeker.pay_total == pay_for(run, SEEKER, StatusCode(seeker_code))
-    assert supporter.pay_total == pay_for(run, SUPPORTER, StatusCode(supporter_code))
+    assert seeker.pay_total == pay_for(run, SEEKER, TaskOutcome(seeker.outcome))
+    assert supporter.pay_total == pay_for(run, SUPPORTER, TaskOutcome(supporter.outcome))
+    ender_worker, partner = (seeker, supporter) if ender == SEEKER else (supporter, seeker)
+    if reason == "leave":  # the one left behind is told their partner left
+        assert (ender_worker.outcome, partner.outcome) == ("left_early", "partner_left")
+    if reason == "partner_unresponsive":
+        assert (ender_worker.outcome, partner.outcome) == ("partner_unresponsive", "left_early")
     assert seeker.pay_base == supporter.pay_base == Decimal("1.00")
     assert seeker.finished_at is not None
 
@@ -103,7 +123,8 @@ def test_it_pays_a_worker_released_from_the_waiting_room_as_02(
     gus.refresh_from_db()
     assert (erin.status_code, erin.stage, erin.pay_total) == ("02", "done", Decimal("2.00"))
     assert (gus.status_code, gus.stage) == ("02", "done")
-    assert gus.pay_total == pay_for(other_run, SUPPORTER, StatusCode.PARTNER_UNRESPONSIVE)
+    # The 10·bonus rate is for supporting; Gus waited: base x bonus, like Erin.
+    assert (gus.outcome, gus.pay_total) == ("released_from_waiting", Decimal("1.50"))
 
 
 def test_it_records_a_failed_training_as_00(frank_client: Client) -> None:

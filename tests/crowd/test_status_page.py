@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from crowd.models import Worker
 from crowd.services import TaskOutcome, finish_worker
 from tests.cast import ALICE, FRANK
-from tests.crowd.factories import enter, quick_run
+from tests.crowd.factories import agree_to_consent, enter, entry_params, quick_run
 from tests.tutorial.factories import fail_training
 
 pytestmark = pytest.mark.django_db
@@ -43,13 +44,16 @@ def test_it_links_with_the_study_code_the_run_maps_to_the_status(alice_client: C
     assert re.search(r'data-testid="completion-code">C2PARTNER<', body)
 
 
-def test_it_posts_the_assignment_to_mturk_external_submit(frank_client: Client) -> None:
-    run = quick_run(
-        completion_mode="mturk",
-        completion_url_template="https://workersandbox.mturk.com/mturk/externalSubmit",
-    )
-    # Frank arrives from MTurk (workerId WFRANK1) and fails the training quiz.
-    frank = fail_training(enter(FRANK, run, client=frank_client, mturk=True))
+def test_it_posts_the_assignment_to_the_mturk_host_the_hit_came_from(frank_client: Client) -> None:
+    # The run returns its Prolific workers to Prolific; Frank came from MTurk's sandbox
+    # (workerId WFRANK1) and fails the training quiz.
+    run = quick_run(site_completion_codes={"00": "C0FAIL"})
+    link = entry_params(FRANK, FRANK.role, run, mturk=True)
+    link["turkSubmitTo"] = "https://workersandbox.mturk.com"
+    assert frank_client.get("/start/", link).status_code == 302
+    frank = Worker.objects.get(external_id=FRANK.mturk_id)
+    agree_to_consent(frank_client)
+    frank = fail_training(Worker.objects.get(pk=frank.pk))
 
     body = frank_client.get("/done/").content.decode()
 
@@ -58,10 +62,30 @@ def test_it_posts_the_assignment_to_mturk_external_submit(frank_client: Client) 
     assert f'name="completionCode" value="{frank.completion_code}"' in body
     assert "00 — Did not pass the training" in body
     assert "app.prolific.com" not in body
+    assert "C0FAIL" not in body, "Prolific's study codes are for Prolific workers"
+
+
+def test_an_mturk_link_without_a_host_goes_to_the_run_s_mturk(frank_client: Client) -> None:
+    run = quick_run(mturk_sandbox=False)
+    frank = fail_training(enter(FRANK, run, client=frank_client, mturk=True))
+    body = frank_client.get("/done/").content.decode()
+    assert 'action="https://www.mturk.com/mturk/externalSubmit"' in body
+    assert frank.completion_code in body
+
+
+def test_a_run_refuses_a_site_it_does_not_take(frank_client: Client) -> None:
+    run = quick_run(accepts_mturk=False)
+    response = frank_client.get("/start/", entry_params(FRANK, FRANK.role, run, mturk=True))
+    assert response.status_code == 400
+    assert b"does not take part through Amazon Mechanical Turk" in response.content
+    bogus = entry_params(FRANK, FRANK.role, quick_run("other"), mturk=True)
+    bogus["turkSubmitTo"] = "https://evil.example.org"
+    assert frank_client.get("/start/", bogus).status_code == 400
+    assert not Worker.objects.exists()
 
 
 def test_it_shows_only_the_code_when_the_run_has_no_return_link(alice_client: Client) -> None:
-    run = quick_run(completion_mode="none")
+    run = quick_run(prolific_completion_url="")
     alice = enter(ALICE, run, client=alice_client)
     alice = finish_worker(alice, TaskOutcome.LEFT_EARLY, post_survey=False)
 
@@ -80,3 +104,23 @@ def test_it_sends_a_worker_who_is_not_done_to_their_stage(alice_client: Client) 
 
 def test_it_refuses_a_browser_without_a_worker() -> None:
     assert Client().get("/done/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("outcome", "said", "not_said"),
+    [
+        (TaskOutcome.RELEASED_FROM_WAITING, "No partner became available in time", "partner"),
+        (TaskOutcome.PARTNER_LEFT, "Your partner left the conversation", "stopped responding"),
+        (TaskOutcome.PARTNER_UNRESPONSIVE, "Your partner stopped responding", "left the"),
+    ],
+)
+def test_the_status_page_says_what_really_happened(
+    alice_client: Client, outcome: TaskOutcome, said: str, not_said: str
+) -> None:
+    alice = enter(ALICE, quick_run(), client=alice_client)
+    finish_worker(alice, outcome, post_survey=False)
+    meaning = alice_client.get("/done/").content.decode().split('data-testid="status-meaning">')[1]
+    meaning = meaning.split("</p>", 1)[0]
+    assert said in meaning
+    assert not_said not in meaning.replace(said, "")
+    assert "02 — " in alice_client.get("/done/").content.decode()

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.management import call_command
 
+from chat.dataset.layouts import SEEKER_SCORE_KEYS, TOP_LEVEL_KEYS
 from chat.models import Conversation, Utterance
 from crowd.models import CollectionRun
 from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
@@ -62,6 +63,27 @@ def raw_record(**overrides: Any) -> dict[str, Any]:
     record = copy.deepcopy(RAW_RECORD)
     record.update(copy.deepcopy(overrides))
     return record
+
+
+def bare_record() -> dict[str, Any]:
+    """RAW_RECORD with no post-chat survey and no open answers: only the pre-chat intensity."""
+    return raw_record(
+        survey_score={"seeker": {"initial_emotion_intensity": "3"}, "supporter": {}},
+        seeker_question1="",
+        seeker_question2="",
+        supporter_question1="",
+        supporter_question2="",
+    )
+
+
+def assert_raw_layout(record: dict[str, Any]) -> None:
+    """A record of the raw layout has its keys in chat.dataset.layouts' order (docs/dataset.md):
+    the ten top-level keys, the seeker's scores (those given), each dialog item's three keys."""
+    assert list(record) == list(TOP_LEVEL_KEYS)
+    seeker = list(record["survey_score"]["seeker"])
+    assert seeker == [key for key in SEEKER_SCORE_KEYS if key in seeker], seeker
+    assert list(record["survey_score"]["supporter"]) in ([], ["relevance"])
+    assert all(list(item) == ["speaker", "annotation", "content"] for item in record["dialog"])
 
 
 def write_raw(path: Path, records: list[dict[str, Any]]) -> Path:

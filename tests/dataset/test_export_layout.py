@@ -13,13 +13,21 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chat.dataset.exporting import exportable_conversations, write_export_file
+from chat.dataset.layouts import SEEKER_SCORE_KEYS, TOP_LEVEL_KEYS
 from chat.models import Conversation
 from crowd.privacy import delete_personal_data
 from quality.judging import judge_pending
 from tests.cast import ALICE, BOB, CAROL, DAVE
 from tests.chat.factories import end, make_pair, post_chat_surveys, rate, say
 from tests.crowd.factories import quick_run
-from tests.dataset.helpers import export_file, import_file, raw_record, write_raw
+from tests.dataset.helpers import (
+    assert_raw_layout,
+    bare_record,
+    export_file,
+    import_file,
+    raw_record,
+    write_raw,
+)
 from tests.quality.factories import make_conversation
 
 # 25 words: inside the run's 20-80.
@@ -30,23 +38,29 @@ BREAKUP = (
 
 pytestmark = pytest.mark.django_db
 
-TOP_KEYS = [
-    "experience_type",
-    "emotion_type",
-    "problem_type",
-    "situation",
-    "survey_score",
-    "dialog",
-    "seeker_question1",
-    "seeker_question2",
-    "supporter_question1",
-    "supporter_question2",
-]
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "dataset.md"
 
 
 def _ordered(text: str) -> Any:
     """Parse JSON keeping key order visible: objects become lists of pairs."""
     return json.loads(text, object_pairs_hook=lambda pairs: pairs)
+
+
+def _documented_example() -> dict[str, Any]:
+    """The example record of docs/dataset.md's raw layout section."""
+    section = DOCS.read_text(encoding="utf-8").split("## The raw layout", 1)[1]
+    example = section.split("```json\n", 1)[1].split("```", 1)[0]
+    record = json.loads(example)
+    assert isinstance(record, dict)
+    return record
+
+
+def test_the_layout_s_key_order_is_the_documented_one() -> None:
+    example = _documented_example()
+
+    assert list(example) == list(TOP_LEVEL_KEYS)
+    assert list(example["survey_score"]["seeker"]) == list(SEEKER_SCORE_KEYS)
+    assert_raw_layout(example)
 
 
 def _live_conversation() -> Conversation:
@@ -89,7 +103,7 @@ def test_it_writes_keys_in_order_with_string_scores(tmp_path: Path) -> None:
     export_file("--status", "all", "--output", str(target))
 
     [conversation] = _ordered(target.read_text(encoding="utf-8"))
-    assert [key for key, _ in conversation] == TOP_KEYS
+    assert [key for key, _ in conversation] == list(TOP_LEVEL_KEYS)
     survey = dict(conversation)["survey_score"]
     assert survey == [
         (
@@ -136,13 +150,7 @@ def test_it_never_exports_personal_data(tmp_path: Path) -> None:
 
 
 def test_it_leaves_out_scores_never_given(tmp_path: Path) -> None:
-    record = raw_record(
-        survey_score={"seeker": {"initial_emotion_intensity": "3"}, "supporter": {}},
-        seeker_question1="",
-        seeker_question2="",
-        supporter_question1="",
-        supporter_question2="",
-    )
+    record = bare_record()
     import_file(write_raw(tmp_path / "in.json", [record]))
     target = tmp_path / "out.json"
 
@@ -150,6 +158,7 @@ def test_it_leaves_out_scores_never_given(tmp_path: Path) -> None:
 
     [exported] = json.loads(target.read_text())
     assert exported == record
+    assert_raw_layout(exported)
     assert "null" not in target.read_text()
 
 
@@ -162,7 +171,7 @@ def test_it_writes_the_jsonl_layout(tmp_path: Path) -> None:
     text = target.read_text(encoding="utf-8")
     assert not text.endswith("\n")
     first, second = (json.loads(line) for line in text.split("\n"))
-    assert list(first) == TOP_KEYS
+    assert list(first) == list(TOP_LEVEL_KEYS)
     assert first["dialog"][2] == {
         "text": "I am here for you.",
         "speaker": "sys",
@@ -209,7 +218,7 @@ def test_it_writes_to_stdout(tmp_path: Path) -> None:
 
 
 def test_it_writes_raw_text_exactly_as_the_dataset_files_are_written(tmp_path: Path) -> None:
-    awkward = 'emoji 😊, tab\t, quote ", backslash \\, separator \u2028, bell \x07 end\n'
+    awkward = 'emoji 😊, tab\t, quote ", backslash \\, separator \u2028, joiner \u200d end\n'
     records = [raw_record(situation=awkward), raw_record(situation="second", dialog=[])]
     records[1]["dialog"] = [{"speaker": "seeker", "annotation": {}, "content": awkward}]
     import_file(write_raw(tmp_path / "in.json", records))

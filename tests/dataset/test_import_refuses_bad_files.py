@@ -28,6 +28,13 @@ def _refused(path: Path, *args: str) -> str:
     return str(excinfo.value)
 
 
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 SEEKER_WITH_FEEDBACK_7 = {"speaker": "seeker", "annotation": {"feedback": "7"}, "content": "hi"}
 
 BAD_THIRD_RECORDS: list[tuple[str, dict[str, Any], str]] = [
@@ -101,6 +108,58 @@ BAD_THIRD_RECORDS: list[tuple[str, dict[str, Any], str]] = [
         "unknown speaker",
         raw_record(dialog=_dialog_with(4, {"speaker": "bot", "annotation": {}, "content": "x"})),
         'record 3, dialog[4].speaker: unknown speaker the string "bot"',
+    ),
+    (
+        # Found by the fuzz suite: the layout detection looked an array up in a set.
+        "speaker that is an array",
+        raw_record(dialog=_dialog_with(1, {"speaker": [], "annotation": {}, "content": "x"})),
+        "record 3, dialog[1].speaker: unknown speaker an array",
+    ),
+    (
+        "lone surrogate",
+        raw_record(
+            dialog=_dialog_with(0, {"speaker": "seeker", "annotation": {}, "content": "a\ud800"})
+        ),
+        "record 3, dialog[0].content: contains a broken character (an unpaired surrogate)",
+    ),
+    (
+        "lone surrogate in a label",
+        raw_record(problem_type="\udfffjob"),
+        "record 3, problem_type: contains a broken character",
+    ),
+    (
+        "control character",
+        raw_record(seeker_question1="ding\u0007"),
+        "record 3, seeker_question1: contains a control character (U+0007)",
+    ),
+    (
+        "whitespace-only content",
+        raw_record(
+            dialog=_dialog_with(
+                2,
+                {"speaker": "supporter", "annotation": {"strategy": "Others"}, "content": " \n\t "},
+            )
+        ),
+        "record 3, dialog[2].content: has no visible text",
+    ),
+    (
+        "zero-width content",
+        raw_record(
+            dialog=_dialog_with(
+                0, {"speaker": "seeker", "annotation": {}, "content": "\u200b\u200b\ufeff"}
+            )
+        ),
+        "record 3, dialog[0].content: has no visible text",
+    ),
+    (
+        "5,000-digit score string",
+        raw_record(survey_score={"seeker": {"empathy": "9" * 5000}, "supporter": {}}),
+        "record 3, survey_score.seeker.empathy: a number of 5000 digits is not between 1 and 5",
+    ),
+    (
+        "deep nesting",
+        raw_record(seeker_question1=_nested(40)),
+        "record 3, seeker_question1" + "[0]" * 14 + ": nested deeper than 16 levels",
     ),
 ]
 
@@ -183,3 +242,54 @@ def test_it_refuses_a_run_name_that_is_not_a_slug(tmp_path: Path) -> None:
     error = _refused(path, "--run", "my run!")
 
     assert "slug" in error
+
+
+# Text no json.dumps makes: placed into a file with a placeholder, as an attacker writes it.
+CRAFTED_THIRD_RECORDS: list[tuple[str, str, str]] = [
+    (
+        "5,000-digit number literal",
+        "9" * 5000,
+        "record 3, dialog[3].annotation.feedback: a number of 5000 characters",
+    ),
+    ("huge float", "1e999", "record 3, dialog[3].annotation.feedback: a number too large"),
+    ("NaN", "NaN", "record 3, dialog[3].annotation.feedback: NaN is not a number JSON allows"),
+    (
+        "nesting that crashes the parser",
+        "[" * 5000 + "]" * 5000,
+        "record 3, dialog[3].annotation.feedback[0][0][0][0][0][0][0][0][0][0][0]: nested deeper",
+    ),
+    ("nesting never closed", "[" * 100_000, "record 3, dialog[3].annotation.feedback"),
+]
+
+
+@pytest.mark.parametrize(
+    ("literal", "message"),
+    [(literal, m) for _, literal, m in CRAFTED_THIRD_RECORDS],
+    ids=[name for name, _, _ in CRAFTED_THIRD_RECORDS],
+)
+def test_it_refuses_a_file_crafted_to_crash_the_parser(
+    tmp_path: Path, literal: str, message: str
+) -> None:
+    record = raw_record(dialog=_dialog_with(3, SEEKER_WITH_FEEDBACK_7))
+    record["dialog"][3]["annotation"]["feedback"] = "@PLACEHOLDER@"
+    text = json.dumps([raw_record(), raw_record(situation="b"), record])
+    path = tmp_path / "crafted.json"
+    path.write_text(text.replace('"@PLACEHOLDER@"', literal), encoding="utf-8")
+
+    error = _refused(path, "--format", "raw")
+
+    assert message in error
+    assert "nothing was imported" in error
+
+
+def test_it_names_the_record_and_field_of_a_deep_json_line(tmp_path: Path) -> None:
+    good = json.dumps(_jsonl_record())
+    deep = json.dumps(_jsonl_record(situation="@PLACEHOLDER@"))
+    path = tmp_path / "deep.jsonl"
+    path.write_text(
+        good + "\n" + deep.replace('"@PLACEHOLDER@"', "{" + '"a":{' * 3000), encoding="utf-8"
+    )
+
+    error = _refused(path)
+
+    assert "record 2 (line 2), situation" + ".a" * 15 + ": nested deeper than 16" in error

@@ -8,7 +8,7 @@ import pytest
 
 from chat.models import Conversation
 from crowd.models import CollectionRun
-from tests.dataset.helpers import import_file, raw_record, snapshot, write_raw
+from tests.dataset.helpers import bare_record, import_file, raw_record, snapshot, write_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -52,14 +52,7 @@ def test_it_stores_a_raw_record_as_typed(tmp_path: Path) -> None:
 
 
 def test_it_creates_no_survey_the_file_does_not_have(tmp_path: Path) -> None:
-    record = raw_record(
-        survey_score={"seeker": {"initial_emotion_intensity": "3"}, "supporter": {}},
-        seeker_question1="",
-        seeker_question2="",
-        supporter_question1="",
-        supporter_question2="",
-    )
-    path = write_raw(tmp_path / "bare.json", [record])
+    path = write_raw(tmp_path / "bare.json", [bare_record()])
 
     import_file(path, "--status", "pending")
 

@@ -32,7 +32,8 @@ from quality.models import Decision, Release
 from quality.tasks import run_quality_control
 from tests.browser_support import save_screenshot
 from tests.celery_support import CeleryWorker
-from tests.chat.test_browser_chat import _confirmed, _rate
+from tests.chat.test_browser_chat import _confirmed, _rate, fill_pre_chat_survey
+from tests.dataset.helpers import assert_raw_layout
 from tests.tutorial.test_browser_tutorial import _walk
 from tutorial.models import SubTask
 
@@ -42,6 +43,8 @@ SEEKER_PID = "PPIDseeker7c41e9"
 SEEKER_STUDY = "STUDYe2e5521"
 SEEKER_SESSION = "SESSe2e88310"
 SUPPORTER_WORKER_ID = "A3MTURKSUPP9Q2"
+# The Prolific study's completion code for each status (the run maps them).
+PROLIFIC_CODES = {"00": "C0E2EFAIL", "01": "C1E2ELEFT", "02": "C2E2EPART", "03": "C3E2EDONE"}
 SUPPORTER_ASSIGNMENT = "ASSIGNe2e40172"
 SUPPORTER_HIT = "HITe2e61f0d"
 SEEKER_EMAIL = "alice.e2e.seeker@example.org"
@@ -107,18 +110,6 @@ SEEKER_QUESTION1 = "My partner listened closely and never rushed me."
 SEEKER_QUESTION2 = "Maybe a short summary at the end of the chat."
 SUPPORTER_QUESTION1 = "The seeker explained the situation openly and clearly."
 SUPPORTER_QUESTION2 = ""
-RAW_KEYS = [
-    "experience_type",
-    "emotion_type",
-    "problem_type",
-    "situation",
-    "survey_score",
-    "dialog",
-    "seeker_question1",
-    "seeker_question2",
-    "supporter_question1",
-    "supporter_question2",
-]
 
 
 def _arrive(page: Page, url: str) -> None:
@@ -174,25 +165,8 @@ def _assert_exported_as_typed(path: Path) -> None:
         assert secret not in text, f"{secret!r} leaked into {path.name}"
     data = json.loads(text)
     assert data == [_expected_conversation()]
-    exported = data[0]
     # Order matters to the layout, and dict equality ignores it.
-    assert list(exported) == RAW_KEYS
-    assert list(exported["survey_score"]["seeker"]) == [
-        "initial_emotion_intensity",
-        "empathy",
-        "relevance",
-        "final_emotion_intensity",
-    ]
-    assert all(list(item) == ["speaker", "annotation", "content"] for item in exported["dialog"])
-
-
-def _fill_pre_chat_survey(seeker: Page) -> None:
-    seeker.locator('input[name="problem_type"][value="job crisis"]').check()
-    seeker.locator('input[name="emotion_type"][value="anxiety"]').check()
-    seeker.locator('input[name="initial_emotion_intensity"][value="4"]').check()
-    seeker.locator('textarea[name="situation"]').fill(SITUATION)
-    seeker.locator('input[name="experience_type"][value="Current Experience"]').check()
-    seeker.get_by_role("button", name="Continue to the chat").click()
+    assert_raw_layout(data[0])
 
 
 def _chat(seeker: Page, supporter: Page) -> None:
@@ -239,12 +213,22 @@ def _fill_supporter_post_chat(supporter: Page) -> None:
 
 
 def _expect_final_page(page: Page, worker: Worker) -> None:
+    """Status 03, the code, and the way home to the site the worker came from."""
     page.wait_for_url("**/done/")
     expect(page.get_by_test_id("status-code")).to_have_text(re.compile(r"^\s*03\b"))
     worker.refresh_from_db()
     code = completion_code_for(worker)
     assert code
     expect(page.get_by_test_id("completion-code")).to_have_text(code)
+    if worker.provider == Worker.Provider.PROLIFIC:
+        assert code == PROLIFIC_CODES["03"], "Prolific knows only the study's own codes"
+        expect(page.get_by_test_id("completion-link")).to_have_attribute(
+            "href", f"https://app.prolific.com/submissions/complete?cc={code}"
+        )
+    else:
+        form = page.locator('form[action="https://workersandbox.mturk.com/mturk/externalSubmit"]')
+        expect(form.locator('input[name="assignmentId"]')).to_have_value(SUPPORTER_ASSIGNMENT)
+        expect(page.get_by_test_id("completion-link")).to_have_count(0)
 
 
 @pytest.mark.browser
@@ -257,7 +241,11 @@ def test_it_collects_a_conversation_from_entry_links_to_the_released_file(
     call_command("load_tutorial", verbosity=0)
     subtasks = list(SubTask.objects.order_by("order"))
     run = CollectionRun.objects.create(
-        name=RUN_NAME, min_seconds_to_end=0, min_turns_to_end=10, feedback_every=2
+        name=RUN_NAME,
+        min_seconds_to_end=0,
+        min_turns_to_end=10,
+        feedback_every=2,
+        site_completion_codes=PROLIFIC_CODES,
     )
     desktop = browser.new_context(viewport={"width": 1280, "height": 900})
     phone = browser.new_context(
@@ -273,7 +261,7 @@ def test_it_collects_a_conversation_from_entry_links_to_the_released_file(
             f"&STUDY_ID={SEEKER_STUDY}&SESSION_ID={SEEKER_SESSION}&run={RUN_NAME}",
         )
         seeker.wait_for_url("**/surveys/pre-chat/")
-        _fill_pre_chat_survey(seeker)
+        fill_pre_chat_survey(seeker, SITUATION)
         seeker.wait_for_url("**/chat/waiting/")
         expect(seeker.get_by_role("heading", name="Finding you a chat partner…")).to_be_visible()
 
@@ -281,7 +269,8 @@ def test_it_collects_a_conversation_from_entry_links_to_the_released_file(
         _arrive(
             supporter,
             f"{asgi_server}/start/?role=supporter&workerId={SUPPORTER_WORKER_ID}"
-            f"&assignmentId={SUPPORTER_ASSIGNMENT}&hitId={SUPPORTER_HIT}&run={RUN_NAME}",
+            f"&assignmentId={SUPPORTER_ASSIGNMENT}&hitId={SUPPORTER_HIT}&run={RUN_NAME}"
+            "&turkSubmitTo=https%3A%2F%2Fworkersandbox.mturk.com",
         )
         supporter.wait_for_url("**/tutorial/")
         _walk(supporter, subtasks, wrong_parts=set())

@@ -7,6 +7,7 @@ from django.test import Client
 
 from crowd.models import Worker
 from tests.cast import ALICE, BOB
+from tests.crowd.factories import agree_to_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +50,13 @@ def test_it_creates_an_mturk_worker(alice_client: Client) -> None:
     )
 
 
-def test_it_resumes_the_same_worker_from_a_new_browser() -> None:
-    Client().get(PROLIFIC)
-    second_browser = Client()
-    second_browser.get(PROLIFIC)
+def test_it_resumes_the_same_worker_in_a_new_session_of_the_same_browser(client: Client) -> None:
+    client.get(PROLIFIC)
+    bob = Worker.objects.get()
+    client.session.flush()  # the session expired; the browser's device cookie did not
+    assert client.get(PROLIFIC).status_code == 302
     assert Worker.objects.count() == 1
-    assert second_browser.session["worker_id"] == Worker.objects.get().pk
+    assert client.session["worker_id"] == bob.pk
 
 
 @pytest.mark.parametrize(
@@ -82,7 +84,7 @@ def test_it_explains_a_bad_link_without_creating_anyone(
 def test_it_refuses_the_same_id_in_another_role(client: Client) -> None:
     client.get(PROLIFIC)
     response = client.get(f"/start/?role=seeker&PROLIFIC_PID={BOB.pid}")
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert b"already takes part as a supporter" in response.content
     assert Worker.objects.get().role == "supporter"
 
@@ -96,11 +98,11 @@ def test_it_asks_an_unknown_browser_to_use_the_task_link(client: Client) -> None
 def test_it_requires_the_consent_box_and_then_moves_a_seeker_on(alice_client: Client) -> None:
     client = alice_client
     client.get(f"/start/?role=seeker&PROLIFIC_PID={ALICE.pid}")
-    refused = client.post("/consent/", {})
+    refused = agree_to_consent(client, agree=False)
     assert refused.status_code == 400
     assert b"tick the box" in refused.content
     assert Worker.objects.get().stage == "consent"
-    accepted = client.post("/consent/", {"agree": "yes"})
+    accepted = agree_to_consent(client)
     assert accepted.status_code == 302
     alice = Worker.objects.get()
     assert alice.stage == "pre_survey"
@@ -109,6 +111,6 @@ def test_it_requires_the_consent_box_and_then_moves_a_seeker_on(alice_client: Cl
 
 def test_it_moves_a_consenting_supporter_into_training(client: Client) -> None:
     client.get(PROLIFIC)
-    client.post("/consent/", {"agree": "yes"})
+    agree_to_consent(client)
     bob = Worker.objects.get()
     assert (bob.stage, bob.qualification) == ("tutorial", "in_training")

@@ -29,8 +29,10 @@ from django.test import override_settings
 from websockets.asyncio.client import connect
 from websockets.typing import Origin
 
+from devtools.manage import run_manage
 from devtools.server import ServerProcess, free_port, start, uvicorn_command
 from esc_platform import scheduler
+from tests.quality.factories import esconv_record
 
 ROOT = Path(__file__).resolve().parents[2]
 QUALITY_INTERVAL = 10  # QUALITY_CONTROL_INTERVAL_SECONDS: the settings' minimum
@@ -68,6 +70,7 @@ def test_the_intervals_come_from_the_environment() -> None:
         "CHAT_RELEASE_STALE_WAITING_SECONDS": "7",
         "CHAT_END_ABANDONED_SECONDS": "8",
         "QUALITY_CONTROL_INTERVAL_SECONDS": "90",
+        "SESSION_CLEANUP_SECONDS": "600",
     }
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
@@ -75,7 +78,7 @@ def test_the_intervals_come_from_the_environment() -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == (
         "[('chat-end-abandoned', 8.0), ('chat-release-stale-waiting', 7.0), "
-        "('quality-control', 90.0)]"
+        "('crowd-clear-expired-sessions', 600.0), ('quality-control', 90.0)]"
     )
 
 
@@ -196,16 +199,8 @@ class EmbeddedServer:
     folder: Path
 
     def manage(self, *args: str) -> str:
-        out = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert out.returncode == 0, f"manage.py {args[0]} failed:\n{out.stdout}\n{out.stderr}"
-        return out.stdout
+        """Run a manage.py command against the server's database; its output."""
+        return run_manage(*args, env=self.env, timeout=60)
 
     def shell(self, code: str) -> str:
         """Run `code` in manage.py shell against the server's database; its last output line."""
@@ -246,15 +241,7 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
             "PYTHONUNBUFFERED": "1",
         }
     )
-    migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert migrate.returncode == 0, migrate.stderr
+    run_manage("migrate", "--noinput", env=env, timeout=120)
     port = free_port()
     server = start(uvicorn_command(port, *options), port=port, env=env)
     try:
@@ -264,42 +251,12 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
         server.stop()
 
 
-def _esconv_record(situation: str) -> dict[str, Any]:
-    """A raw ESConv record at every auto-approval threshold (docs/quality.md)."""
-    dialog = [
-        {"speaker": "seeker", "annotation": {}, "content": " ".join(["word"] * 6)}
-        if position % 2 == 0
-        else {
-            "speaker": "supporter",
-            "annotation": {"strategy": "Question"},
-            "content": " ".join(["word"] * 8),
-        }
-        for position in range(16)
-    ]
-    scores = {"initial_emotion_intensity": "4", "final_emotion_intensity": "3"}
-    return {
-        "experience_type": "Current Experience",
-        "emotion_type": "anxiety",
-        "problem_type": "job crisis",
-        "situation": situation,
-        "survey_score": {
-            "seeker": {**scores, "empathy": "3", "relevance": "4"},
-            "supporter": {"relevance": "4"},
-        },
-        "dialog": dialog,
-        "seeker_question1": "",
-        "seeker_question2": "",
-        "supporter_question1": "",
-        "supporter_question2": "",
-    }
-
-
 def test_a_finished_conversation_is_judged_and_released_with_nothing_else_started(
     embedded_server: EmbeddedServer,
 ) -> None:
     situation = "I was let go after ten years and do not know what to tell my family."
     data = embedded_server.folder / "finished.json"
-    data.write_text(json.dumps([_esconv_record(situation)]), encoding="utf-8")
+    data.write_text(json.dumps([esconv_record(situation)]), encoding="utf-8")
     embedded_server.manage("import_esconv", str(data), "--status", "pending")
     imported_at = time.monotonic()
 
@@ -371,7 +328,8 @@ print(json.dumps({"conversation": conversation.pk, "cookie": f"sessionid={sessio
 async def _frames_until_ended(url: str, cookie: str, timeout: float) -> list[dict[str, Any]]:
     frames: list[dict[str, Any]] = []
     headers = {"Cookie": cookie}
-    async with connect(url, origin=Origin("http://127.0.0.1"), additional_headers=headers) as ws:
+    origin = Origin(url.split("/ws/")[0].replace("ws://", "http://"))  # the server's own
+    async with connect(url, origin=origin, additional_headers=headers) as ws:
         async with asyncio.timeout(timeout):
             while not frames or frames[-1]["type"] != "ended":
                 frames.append(json.loads(await ws.recv()))

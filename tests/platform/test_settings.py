@@ -139,3 +139,68 @@ def test_it_pools_postgresql_connections_by_default() -> None:
     )
     assert both.returncode != 0
     assert "DATABASE_POOL=true needs DJANGO_CONN_MAX_AGE=0" in both.stderr
+
+
+def test_check_deploy_passes_with_csp_and_a_proxy_and_the_policy_names_the_site() -> None:
+    env = {**production_env(), "DJANGO_BEHIND_PROXY": "true"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+    show = (
+        "from django.conf import settings as s;"
+        "print('csp.middleware.CSPMiddleware' in s.MIDDLEWARE);"
+        "print(' '.join(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['connect-src']))"
+    )
+    shown = manage("shell", "-v", "0", "-c", show, **env)
+    assert shown.stdout.splitlines() == ["True", "'self' wss://esc.example.org"], shown.stderr
+
+
+def test_x_forwarded_proto_is_trusted_only_behind_a_proxy() -> None:
+    code = (
+        "from django.test import RequestFactory;"
+        "print(RequestFactory().get('/', HTTP_X_FORWARDED_PROTO='https').is_secure())"
+    )
+    direct = manage("shell", "-v", "0", "-c", code)
+    proxied = manage("shell", "-v", "0", "-c", code, DJANGO_BEHIND_PROXY="true")
+    assert (direct.stdout.strip(), proxied.stdout.strip()) == ("False", "True"), (
+        direct.stderr + proxied.stderr
+    )
+
+
+def test_the_cache_is_redis_when_a_url_is_set_and_memory_otherwise() -> None:
+    show = (
+        "from django.conf import settings as s; c = s.CACHES['default'];"
+        "print(c['BACKEND'], c.get('LOCATION'), c.get('KEY_PREFIX'))"
+    )
+    embedded = manage("shell", "-v", "0", "-c", show)
+    assert embedded.stdout.split() == [
+        "django.core.cache.backends.locmem.LocMemCache",
+        "None",
+        "None",
+    ], embedded.stderr
+    redis = manage("shell", "-v", "0", "-c", show, REDIS_URL="redis://127.0.0.1:6379/3")
+    assert redis.stdout.split() == [
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://127.0.0.1:6379/3",
+        "esc:cache",
+    ], redis.stderr
+    own = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        show,
+        REDIS_URL="redis://127.0.0.1:6379/3",
+        CACHE_URL="redis://127.0.0.1:6379/7",
+    )
+    assert own.stdout.split()[1] == "redis://127.0.0.1:6379/7", own.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ENTRY_RATE_PER_IP", "lots"), ("WORKER_POST_RATE_PER_SESSION", "0/m"), ("CACHE_URL", "x")],
+)
+def test_a_malformed_rate_or_cache_url_stops_start_up(name: str, value: str) -> None:
+    result = manage("check", **{name: value})
+    assert result.returncode != 0
+    assert f"ESC Platform configuration error: {name}=" in result.stderr

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +180,46 @@ def _imported(
     run: CollectionRun | None,
 ) -> Conversation:
     """The same dialog as a one-record raw ESConv file, imported like a released dataset."""
+    # A unique situation: the import skips a record it already holds (same fingerprint).
+    situation = f"{SITUATION} (record {next(_ids)})"
+    record = esconv_record(
+        situation,
+        seeker_lengths=seeker_lengths,
+        supporter_lengths=supporter_lengths,
+        strategies=strategies,
+        feedback=scores,
+        seeker_scores=scores_of_seeker,
+        seeker_detail=seeker_detail,
+    )
+    import_records([record], status=status, run_name=run.name if run else None)
+    return Conversation.objects.get(situation=situation)
+
+
+# Every auto-approval criterion exactly at its threshold (docs/quality.md), as _build's defaults.
+AT_THRESHOLDS: dict[str, int | None] = {
+    "initial_emotion_intensity": 4,
+    "empathy": 3,
+    "relevance": 4,
+    "final_emotion_intensity": 3,
+}
+
+
+def esconv_record(
+    situation: str,
+    *,
+    seeker_lengths: Sequence[int] = (6,) * 8,
+    supporter_lengths: Sequence[int] = (8,) * 8,
+    strategies: Sequence[str] = ("Question",) * 8,
+    feedback: Mapping[int, int] | None = None,
+    seeker_scores: Mapping[str, int | None] = AT_THRESHOLDS,
+    seeker_detail: int | None = 4,
+) -> dict[str, Any]:
+    """A raw ESConv record (docs/dataset.md), seeker first, lines of the given word counts.
+
+    `feedback` maps a seeker line's index to the score it carries; a score that is None is left
+    out, as a survey never answered is. The defaults are at every approval threshold.
+    """
+    scores = feedback or {}
     dialog: list[dict[str, Any]] = []
     for i, length in enumerate(seeker_lengths):
         annotation = {"feedback": str(scores[i])} if i in scores else {}
@@ -194,16 +234,14 @@ def _imported(
                     "content": words(supporter_lengths[i]),
                 }
             )
-    # A unique situation: the import skips a record it already holds (same fingerprint).
-    situation = f"{SITUATION} (record {next(_ids)})"
-    record = {
+    return {
         "experience_type": "Current Experience",
         "emotion_type": "anxiety",
         "problem_type": "job crisis",
         "situation": situation,
         "survey_score": {
             "seeker": {
-                key: str(value) for key, value in scores_of_seeker.items() if value is not None
+                key: str(value) for key, value in seeker_scores.items() if value is not None
             },
             "supporter": {"relevance": str(seeker_detail)} if seeker_detail is not None else {},
         },
@@ -213,12 +251,17 @@ def _imported(
         "supporter_question1": "",
         "supporter_question2": "",
     }
+
+
+def import_records(
+    records: list[dict[str, Any]], *, status: str, run_name: str | None = None
+) -> None:
+    """Import raw ESConv records in one file, as a released dataset is; each must be imported."""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "record.json"
-        path.write_text(json.dumps([record]), encoding="utf-8")
-        result = import_esconv_file(path, status=status, run_name=run.name if run else None)
-    assert result.imported == 1, result
-    return Conversation.objects.get(situation=situation)
+        path = Path(folder) / "records.json"
+        path.write_text(json.dumps(records), encoding="utf-8")
+        result = import_esconv_file(path, status=status, run_name=run_name)
+    assert result.imported == len(records), result
 
 
 def averaging(target_total: int, count: int) -> list[int]:

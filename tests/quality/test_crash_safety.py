@@ -16,7 +16,6 @@ import json
 import os
 import pickle
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -34,7 +33,6 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from chat.dataset.importing import import_esconv_file
 from chat.models import Conversation
 from esc_platform.celery import app
 from quality import judging, releases
@@ -43,8 +41,8 @@ from quality.job import IncompleteRun, run_quality_control
 from quality.models import Decision, JudgingClaim, Release
 from quality.releases import write_release
 from quality.tasks import run_quality_control as run_quality_control_task
-from tests.celery_support import CeleryWorker, _broker_url, _database_env
-from tests.services_probe import require_redis
+from tests.celery_support import CeleryWorker, database_environment, running_worker
+from tests.quality.factories import esconv_record, import_records
 
 ROOT = Path(__file__).resolve().parents[2]
 INTERVAL = 10  # QUALITY_CONTROL_INTERVAL_SECONDS of the worker (the settings' minimum)
@@ -87,60 +85,18 @@ HANG_ONCE = textwrap.dedent(
 # --- data ----------------------------------------------------------------------------------
 
 
-def _words(n: int) -> str:
-    return " ".join(["word"] * n)
-
-
-def _record(situation: str, *, approvable: bool) -> dict[str, Any]:
-    """A raw ESConv record at every auto-approval threshold, or one word short on the seeker's
-    side (the criterion that must hold: it goes to review)."""
-    seeker_words = 6 if approvable else 5
-    dialog: list[dict[str, Any]] = []
-    for position in range(16):
-        if position % 2 == 0:
-            dialog.append(
-                {"speaker": "seeker", "annotation": {}, "content": _words(seeker_words) + "\n"}
-            )
-        else:
-            dialog.append(
-                {
-                    "speaker": "supporter",
-                    "annotation": {"strategy": "Question"},
-                    "content": _words(8),
-                }
-            )
-    return {
-        "experience_type": "Current Experience",
-        "emotion_type": "anxiety",
-        "problem_type": "job crisis",
-        "situation": situation,
-        "survey_score": {
-            "seeker": {
-                "initial_emotion_intensity": "4",
-                "final_emotion_intensity": "3",
-                "empathy": "3",
-                "relevance": "4",
-            },
-            "supporter": {"relevance": "4"},
-        },
-        "dialog": dialog,
-        "seeker_question1": "",
-        "seeker_question2": "",
-        "supporter_question1": "",
-        "supporter_question2": "",
-    }
-
-
-def import_pending(folder: Path, count: int, *, review_every: int = 5) -> list[int]:
-    """`count` pending imported conversations (every `review_every`-th goes to review)."""
+def import_pending(count: int, *, review_every: int = 5) -> list[int]:
+    """`count` pending imported conversations at every auto-approval threshold, but every
+    `review_every`-th one word short on each seeker line (the criterion that must hold: it goes
+    to review)."""
     tag = uuid.uuid4().hex[:8]
     records = [
-        _record(f"Crash-safety record {tag} {i}", approvable=i % review_every != 0)
+        esconv_record(
+            f"Crash-safety record {tag} {i}", seeker_lengths=[5 if i % review_every == 0 else 6] * 8
+        )
         for i in range(1, count + 1)
     ]
-    path = folder / f"records-{tag}.json"
-    path.write_text(json.dumps(records), encoding="utf-8")
-    assert import_esconv_file(path, status="pending").imported == count
+    import_records(records, status="pending")
     return list(
         Conversation.objects.filter(situation__contains=tag)
         .order_by("pk")
@@ -202,58 +158,18 @@ def hanging_worker(transactional_db: None, tmp_path: Path) -> Iterator[CeleryWor
     here the task's process is a pool child, as in production, so a SIGKILL loses the child and
     the worker decides what becomes of the task (CELERY_TASK_REJECT_ON_WORKER_LOST).
     """
-    broker = _broker_url(require_redis())
-    env = {
-        **os.environ,
-        **_database_env(),
-        "CELERY_BROKER_URL": broker,
-        "CELERY_RESULT_BACKEND": "",
-        "ESCONV_EXPORT_DIR": str(tmp_path / "releases"),
-        "QUALITY_CONTROL_CHUNK_SIZE": "1",
-        "QUALITY_CONTROL_INTERVAL_SECONDS": str(INTERVAL),
-        "HANG_MARK": str(tmp_path / "hanging"),
-        "HANG_AT_CHUNK": "4",
-        "PYTHONUNBUFFERED": "1",
-    }
-    if not env.get("DATABASE_URL"):
-        env.pop("DATABASE_URL", None)
-    suffix = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    queue, node = f"test-{suffix}", f"test-{suffix}@{socket.gethostname()}"
-    saved = (app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue)
-
-    def reset_connections() -> None:
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue = (
-        broker,
-        False,
-        queue,
-    )
-    reset_connections()
-    log_path = tmp_path / "celery-worker.log"
     code = HANG_ONCE + "\nfrom celery.bin.celery import main\nsys.exit(main())\n"
-    command = [sys.executable, "-c", code, "-A", "esc_platform", "worker", "-P", "prefork"]
-    command += ["-c", "1", "--without-heartbeat", "--without-gossip", "--without-mingle"]
-    command += ["-Q", queue, "-n", node, "--loglevel", "INFO"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    worker = CeleryWorker(process, broker, log_path, env)
-    try:
-        deadline = time.monotonic() + 30
-        while not app.control.ping(destination=[node], timeout=0.5):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the Celery worker did not answer ping:\n{worker.log()}")
+    with running_worker(
+        tmp_path,
+        program=[sys.executable, "-c", code],
+        pool=["-P", "prefork", "-c", "1"],
+        ESCONV_EXPORT_DIR=str(tmp_path / "releases"),
+        QUALITY_CONTROL_CHUNK_SIZE="1",
+        QUALITY_CONTROL_INTERVAL_SECONDS=str(INTERVAL),
+        HANG_MARK=str(tmp_path / "hanging"),
+        HANG_AT_CHUNK="4",
+    ) as worker:
         yield worker
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue = saved
-        reset_connections()
 
 
 @pytest.mark.celery_worker
@@ -262,7 +178,7 @@ def hanging_worker(transactional_db: None, tmp_path: Path) -> Iterator[CeleryWor
 def test_a_pool_child_killed_mid_judging_is_rejudged_at_once_and_the_release_is_whole(
     exporter: None, hanging_worker: CeleryWorker, tmp_path: Path
 ) -> None:
-    ids = import_pending(tmp_path, 30)
+    ids = import_pending(30)
     mark = tmp_path / "hanging"
 
     run_quality_control_task.delay()
@@ -299,18 +215,14 @@ def test_a_pool_child_killed_mid_judging_is_rejudged_at_once_and_the_release_is_
 def test_after_a_judging_process_is_killed_the_next_run_judges_the_rest_at_once(
     exporter: None, export_dir: Path, tmp_path: Path
 ) -> None:
-    ids = import_pending(tmp_path, 9)
+    ids = import_pending(9)
     mark = tmp_path / "hanging"
-    env = {
-        **os.environ,
-        **_database_env(),
-        "QUALITY_CONTROL_CHUNK_SIZE": "3",
-        "ESCONV_EXPORT_DIR": str(export_dir),
-        "HANG_MARK": str(mark),
-        "HANG_AT_CHUNK": "2",
-    }
-    if not env.get("DATABASE_URL"):
-        env.pop("DATABASE_URL", None)
+    env = database_environment(
+        QUALITY_CONTROL_CHUNK_SIZE="3",
+        ESCONV_EXPORT_DIR=str(export_dir),
+        HANG_MARK=str(mark),
+        HANG_AT_CHUNK="2",
+    )
     code = HANG_ONCE + "\nfrom quality.job import run_quality_control\nrun_quality_control()\n"
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
     try:
@@ -342,7 +254,6 @@ def test_after_a_judging_process_is_killed_the_next_run_judges_the_rest_at_once(
 def test_two_concurrent_runs_judge_each_conversation_once_and_only_a_complete_run_releases(
     exporter: None,
     export_dir: Path,
-    tmp_path: Path,
     settings: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -354,7 +265,7 @@ def test_two_concurrent_runs_judge_each_conversation_once_and_only_a_complete_ru
     transaction takes the write lock), then both finish with nothing skipped.
     """
     settings.QUALITY_CONTROL_CHUNK_SIZE = 5
-    ids = import_pending(tmp_path, 20)
+    ids = import_pending(20)
     holding, go = threading.Event(), threading.Event()
     real_gather_facts = judging.gather_facts
 
@@ -421,11 +332,9 @@ def test_two_concurrent_runs_judge_each_conversation_once_and_only_a_complete_ru
 
 
 @pytest.mark.django_db
-def test_a_claim_left_by_a_dead_job_holds_for_half_an_interval_only(
-    tmp_path: Path, settings: Any
-) -> None:
+def test_a_claim_left_by_a_dead_job_holds_for_half_an_interval_only(settings: Any) -> None:
     settings.QUALITY_CONTROL_INTERVAL_SECONDS = 600
-    fresh, stale = import_pending(tmp_path, 2)
+    fresh, stale = import_pending(2)
     now = timezone.now()
     JudgingClaim.objects.create(conversation_id=fresh, token="live", claimed_at=now)
     JudgingClaim.objects.create(
@@ -446,9 +355,7 @@ def test_a_task_whose_worker_died_is_requeued_not_acknowledged() -> None:
 
 
 @pytest.mark.django_db
-def test_a_write_removes_what_a_killed_writer_left(
-    exporter: None, export_dir: Path, tmp_path: Path
-) -> None:
+def test_a_write_removes_what_a_killed_writer_left(exporter: None, export_dir: Path) -> None:
     export_dir.mkdir(parents=True)
     leftovers = [
         ".esconv-release-0d1e.json.tmp",  # ours, killed before writing a byte
@@ -458,7 +365,7 @@ def test_a_write_removes_what_a_killed_writer_left(
     for name in leftovers:
         (export_dir / name).write_bytes(b"")
     (export_dir / "README.txt").write_text("not ours to remove")
-    import_pending(tmp_path, 3)
+    import_pending(3)
 
     result = run_quality_control()
 
@@ -469,11 +376,11 @@ def test_a_write_removes_what_a_killed_writer_left(
 
 @pytest.mark.django_db
 def test_no_release_is_written_without_an_approved_conversation(
-    exporter: None, export_dir: Path, tmp_path: Path
+    exporter: None, export_dir: Path
 ) -> None:
     export_dir.mkdir(parents=True)
     (export_dir / ".esconv-release-dead.json.tmp").write_bytes(b"")
-    import_pending(tmp_path, 2, review_every=1)  # both go to review
+    import_pending(2, review_every=1)  # both go to review
 
     out = StringIO()
     call_command("run_quality_control", stdout=out)
@@ -487,9 +394,9 @@ def test_no_release_is_written_without_an_approved_conversation(
 
 @pytest.mark.django_db
 def test_the_release_file_is_fsynced_then_renamed_then_the_folder_fsynced(
-    exporter: None, export_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    exporter: None, export_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import_pending(tmp_path, 2)
+    import_pending(2)
     judging.judge_pending()
     events: list[tuple[str, str]] = []
     real_fsync, real_replace = os.fsync, os.replace
@@ -517,9 +424,9 @@ def test_the_release_file_is_fsynced_then_renamed_then_the_folder_fsynced(
 
 @pytest.mark.django_db
 def test_a_failed_rename_leaves_neither_a_row_nor_a_file(
-    exporter: None, export_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    exporter: None, export_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import_pending(tmp_path, 2)
+    import_pending(2)
     judging.judge_pending()
 
     def replace(source: Any, target: Any) -> None:

@@ -267,3 +267,17 @@ def test_it_marks_near_misses_for_the_reviewer(kwargs: dict[str, Any], near_miss
 
     _, decision = judged(**kwargs)
     assert (NEAR_MISS in decision.reasons) is near_miss
+
+
+@pytest.mark.parametrize(("needs_review", "status"), [(False, "approved"), (True, "review")])
+def test_partners_from_one_network_hold_approval_back_only_where_the_run_says(
+    needs_review: bool, status: str
+) -> None:
+    conversation = make_conversation()
+    Flag.objects.create(conversation=conversation, kind=Flag.Kind.SAME_NETWORK)
+    run = conversation.run
+    run.same_network_needs_review = needs_review
+    run.save()
+    judge_pending()
+    conversation.refresh_from_db()
+    assert conversation.quality_status == status

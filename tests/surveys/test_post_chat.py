@@ -11,7 +11,7 @@ from surveys import services
 from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
 from tests.cast import ALICE, CAROL, DAVE
 from tests.chat.factories import end, make_pair
-from tests.crowd.factories import enter, quick_run
+from tests.crowd.factories import device_of, enter, quick_run, use_device
 from tests.surveys.factories import seeker_post_answers, supporter_post_answers
 
 pytestmark = pytest.mark.django_db
@@ -182,12 +182,10 @@ def test_it_validates_the_supporter_answers(
 def test_it_brings_a_worker_who_closed_the_tab_back_to_the_survey(
     finished_chat: Conversation,
 ) -> None:
-    # A new browser, the same entry link: routed by stage to the post-chat survey.
-    returning = Client()
-    response = returning.get(
-        "/start/",
-        {"role": "seeker", "PROLIFIC_PID": ALICE.pid, "STUDY_ID": "study-1", "run": "study"},
-    )
+    # A new session of her browser, the same entry link: routed by stage to the post-chat survey.
+    link = {"role": "seeker", "PROLIFIC_PID": ALICE.pid, "STUDY_ID": "study-1", "run": "study"}
+    returning = use_device(Client(), device_of(link))
+    response = returning.get("/start/", link)
     assert response["Location"] == "/surveys/post-chat/"
     assert returning.get("/surveys/post-chat/").status_code == 200
 

@@ -169,3 +169,43 @@ def test_it_refuses_a_browser_without_a_worker() -> None:
     response = Client().post("/surveys/pre-chat/", {"problem_type": "job crisis"})
     assert response.status_code == 403
     assert not PreChatSurvey.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        ("\u200b " * 30, 0),  # thirty zero-width spaces are no words
+        (situation(19) + " \u2060 \ufeff \u200c \u200d \u3164", 19),
+        (situation(19) + " \u034f\ufe0f \u2800", 19),  # a lone joiner mark, a blank pattern
+    ],
+)
+def test_it_does_not_count_invisible_words(alice_client: Client, text: str, counted: int) -> None:
+    run = quick_run()
+    alice = enter(ALICE, run, client=alice_client)
+
+    response = fill_pre_chat(alice_client, situation=text)
+
+    assert response.status_code == 400
+    assert f"(you wrote {counted})" in response.content.decode()
+    assert not PreChatSurvey.objects.filter(worker=alice).exists()
+
+
+@pytest.mark.parametrize("bad", ["\x07", "\x1b[31m", "\x00"])
+def test_it_refuses_control_characters_and_keeps_nothing(alice_client: Client, bad: str) -> None:
+    run = quick_run()
+    alice = enter(ALICE, run, client=alice_client)
+
+    response = fill_pre_chat(alice_client, situation=situation(25) + bad)
+
+    assert response.status_code == 400
+    assert not PreChatSurvey.objects.filter(worker=alice).exists()
+
+
+def test_it_stores_browser_line_ends_as_newlines(alice_client: Client) -> None:
+    run = quick_run()
+    alice = enter(ALICE, run, client=alice_client)
+    text = situation(10) + "\r\n" + situation(15)
+
+    assert fill_pre_chat(alice_client, situation=text).status_code == 302
+
+    assert PreChatSurvey.objects.get(worker=alice).situation == text.replace("\r\n", "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 import pytest
@@ -9,7 +10,7 @@ from django.test import Client
 
 from crowd.models import StatusCode, Worker
 from tests.cast import ALICE, BOB, FRANK, SAM
-from tests.crowd.factories import enter
+from tests.crowd.factories import enter, rejoin
 from tests.tutorial.helpers import answer_all, right, wrong
 from tutorial.models import QuizAnswer, QuizAttempt
 
@@ -62,15 +63,21 @@ def test_it_keeps_answers_across_reloads_and_new_sessions(sam_client, content) -
     client.post("/tutorial/2/", {"option": str(wrong(content[1]))})
 
     again = client.get("/tutorial/2/").content.decode()
-    assert "Not quite." in again
-    assert escape(content[1].explanation) in again
+    assert "Answer saved." in again
+    assert _chosen(again) == wrong(content[1])
+    assert escape(content[1].explanation) not in again
 
-    second_tab = Client()
-    same_sam = enter(SAM, client=second_tab)  # a new browser session with his link
-    assert same_sam.pk == sam.pk
+    second_tab = rejoin(Client(), sam)  # a new browser session with his link
     page = second_tab.get("/tutorial/1/").content.decode()
-    assert "Correct." in page
+    assert _chosen(page) == right(content[0])
     assert '<span id="answered-count">2</span> answered' in page
+
+
+def _chosen(page: str) -> int:
+    """The option the page shows as the worker's answer."""
+    match = re.search(r'value="(\d+)" checked', page)
+    assert match is not None, "no answer shown"
+    return int(match.group(1))
 
 
 def test_it_counts_the_first_answer_only(sam_client, content) -> None:
@@ -92,7 +99,17 @@ def test_it_counts_the_first_answer_only(sam_client, content) -> None:
 def test_it_refuses_a_missing_or_impossible_option_with_a_linked_error(sam_client, content) -> None:
     client = sam_client
     sam = enter(SAM, client=client)
-    for bad in ({}, {"option": ""}, {"option": "x"}, {"option": "-1"}, {"option": "9"}):
+    bad_posts = [
+        {},
+        {"option": ""},
+        {"option": "x"},
+        {"option": "-1"},
+        {"option": "9"},
+        {"option": "\u00b2"},  # a digit to str.isdigit, not to int
+        {"option": "\u0663"},  # an Arabic-Indic three
+        {"option": "9" * 30},
+    ]
+    for bad in bad_posts:
         response = client.post("/tutorial/1/", bad)
         assert response.status_code == 400, bad
         page = response.content.decode()
