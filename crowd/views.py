@@ -31,6 +31,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
+@limit_rate("entry-burst", "ENTRY_BURST_PER_IP")
 @limit_rate("entry", "ENTRY_RATE_PER_IP")
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest) -> HttpResponse:

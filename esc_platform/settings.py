@@ -64,6 +64,8 @@ try:
     # it), and tutorial answers / survey posts per worker session; "<count>/<period>" with the
     # period s, m, h or d ("60/m", "1000/h").
     ENTRY_RATE_PER_IP = env_rate("ENTRY_RATE_PER_IP", "60/m")
+    # ...and at most this many at once, so a flood's allowance does not land in one second.
+    ENTRY_BURST_PER_IP = env_rate("ENTRY_BURST_PER_IP", "15/10s")
     WORKER_POST_RATE_PER_SESSION = env_rate("WORKER_POST_RATE_PER_SESSION", "120/m")
 
     DATABASE_URL = env_url("DATABASE_URL", {"postgres", "postgresql", "sqlite"})

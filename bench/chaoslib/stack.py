@@ -205,10 +205,12 @@ def start_asgi(stack: Stack, slot: str) -> ServerProcess:
     port = stack.asgi_ports.setdefault(slot, free_port())
     log_path = stack.log_path(f"asgi-{slot}")
     stack.asgi_logs.append(log_path)
+    # Production settings name their origins: a client's is the server it connects to.
+    env = {**stack.env, "DJANGO_SITE_ORIGINS": f"http://127.0.0.1:{port}"}
     server = start(
         uvicorn_command(port, "--no-access-log", "--log-level", "warning"),
         port=port,
-        env=stack.env,
+        env=env,
         log_path=log_path,
         new_session=True,
     )

@@ -64,6 +64,7 @@ def _create_workers(run: Any, pairs: int, now: datetime) -> tuple[list[Any], lis
             role=vocabulary.SEEKER,
             provider=Worker.Provider.PROLIFIC,
             external_id=f"bench-seeker-{i}",
+            person_key=f"bench-seeker-{i}",
             stage=Worker.Stage.CHATTING,
             consented_at=now,
         )
@@ -75,6 +76,7 @@ def _create_workers(run: Any, pairs: int, now: datetime) -> tuple[list[Any], lis
             role=vocabulary.SUPPORTER,
             provider=Worker.Provider.PROLIFIC,
             external_id=f"bench-supporter-{i}",
+            person_key=f"bench-supporter-{i}",
             stage=Worker.Stage.CHATTING,
             qualification=Worker.Qualification.QUALIFIED,
             qualified_at=now,

@@ -44,6 +44,9 @@ def cpu_seconds(proc: subprocess.Popen[bytes] | None) -> float:
 def start_chat_server(env: dict[str, str], log_path: Path) -> ServerProcess:
     """uvicorn with the ESC application on a free port, answering /healthz."""
     port = free_port()
+    # Production settings name their origins: this server's own is where the bench's clients
+    # come from (the websocket origin check, esc_platform/origins.py).
+    env = {**env, "DJANGO_SITE_ORIGINS": f"http://127.0.0.1:{port}"}
     # A session of its own: a Ctrl-C in the terminal reaches only us, and we stop it.
     server = start(
         uvicorn_command(port, "--no-access-log", "--log-level", "warning"),

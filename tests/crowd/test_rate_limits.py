@@ -152,3 +152,9 @@ def test_survey_posts_past_the_rate_are_refused_per_session(alice_client: Client
     refused = alice_client.post("/surveys/pre-chat/", {})
     assert refused.status_code == 429
     assert alice_client.get("/surveys/pre-chat/").status_code == 200  # reading is not limited
+
+
+@override_settings(ENTRY_RATE_PER_IP="100/h", ENTRY_BURST_PER_IP="3/h")
+def test_a_burst_is_cut_before_the_hourly_allowance_is_used() -> None:
+    statuses = [Client().get("/start/", _link(number)).status_code for number in range(5)]
+    assert statuses == [302, 302, 302, 429, 429]
