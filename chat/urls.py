@@ -11,4 +11,6 @@ urlpatterns = [
     path("room/", views.room, name="room"),
     path("live/", views.live, name="live"),
     path("live/<int:conversation_id>/", views.live_detail, name="live_detail"),
+    path("live/feed/", views.live_feed, name="live_feed"),
+    path("live/<int:conversation_id>/signals/", views.live_signals, name="live_signals"),
 ]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_GET
 
-from chat import rules, selectors
+from chat import rules, selectors, watch
 from chat.models import Conversation
 from crowd import vocabulary
 from crowd.decorators import worker_required
@@ -95,25 +100,56 @@ def room(request: HttpRequest, worker: Worker) -> HttpResponse:
     )
 
 
+def _staff_json(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
+    """A JSON endpoint of the live view: staff only, refused with JSON (a page polls it)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        user = request.user
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            return JsonResponse({"error": "Staff only: sign in at /admin/."}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _watched(conversation_id: int) -> Conversation:
+    conversation = Conversation.objects.select_related("run").filter(pk=conversation_id).first()
+    if conversation is None:
+        raise Http404("No such conversation.")
+    return conversation
+
+
 @staff_member_required
 def live(request: HttpRequest) -> HttpResponse:
-    return render(request, "chat/live.html", {"rows": selectors.active_conversations()})
+    """The chats in progress with their ratings and flags (the page polls live_feed)."""
+    return render(
+        request,
+        "chat/live.html",
+        {"feed": watch.live_feed(), "feed_url": reverse("chat:live_feed")},
+    )
+
+
+@require_GET
+@_staff_json
+def live_feed(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(watch.live_feed())
 
 
 @staff_member_required
 def live_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation = Conversation.objects.select_related("run").filter(pk=conversation_id).first()
-    if conversation is None:
-        raise Http404("No such conversation.")
+    conversation = _watched(conversation_id)
     run = conversation.run
     return render(
         request,
-        "chat/room.html",
+        "chat/watch.html",
         {
             "conversation": conversation,
             "role": vocabulary.STAFF,
             **_rule_texts(run),
             "guide": [],
+            "signals": watch.conversation_signals(conversation),
+            "signals_url": reverse("chat:live_signals", args=[conversation.pk]),
             "config": {
                 "conversation": conversation.pk,
                 "role": vocabulary.STAFF,
@@ -123,3 +159,12 @@ def live_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
             },
         },
     )
+
+
+@require_GET
+@_staff_json
+def live_signals(request: HttpRequest, conversation_id: int) -> JsonResponse:
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        return JsonResponse({"error": "No such conversation."}, status=404)
+    return JsonResponse(watch.conversation_signals(conversation))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -13,107 +12,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from crowd import consent, payments, privacy
-from crowd.models import (
-    CollectionRun,
-    ConsentVersion,
-    DataDeletion,
-    DeviceSwitch,
-    StatusCode,
-    Worker,
-)
-
-
-class CollectionRunForm(forms.ModelForm):
-    """Checks the run's settings together, so a bad combination is refused with a reason."""
-
-    class Meta:
-        model = CollectionRun
-        fields = [f.name for f in CollectionRun._meta.get_fields() if f.concrete and f.editable]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        self._check_situation_words(data)
-        self._check_options(data)
-        self._check_bonus(data)
-        self._check_completion(data)
-        self._check_site_codes(data)
-        self._check_codes_before_opening(data)
-        self._check_consent(data)
-        return data
-
-    def _check_consent(self, data: dict[str, Any]) -> None:
-        unknown = consent.unknown_placeholders(data.get("consent_text") or "")
-        if unknown:
-            known = ", ".join("{" + name + "}" for name in consent.PLACEHOLDERS)
-            self.add_error(
-                "consent_text",
-                f"Nothing fills {', '.join('{' + n + '}' for n in unknown)}; known: {known}.",
-            )
-        if data.get("is_active") and not (
-            data.get("researcher_name") and data.get("researcher_contact")
-        ):
-            self.add_error(
-                "researcher_contact",
-                "An active run names the researcher and a contact on its consent page.",
-            )
-
-    def _check_situation_words(self, data: dict[str, Any]) -> None:
-        low, high = data.get("situation_min_words"), data.get("situation_max_words")
-        if low is not None and high is not None and low > high:
-            self.add_error("situation_max_words", "Must be at least the minimum word count.")
-
-    def _check_options(self, data: dict[str, Any]) -> None:
-        for name in ("problem_options", "emotion_options"):
-            options = data.get(name)
-            if options is not None and (
-                not isinstance(options, list)
-                or not options
-                or not all(isinstance(o, str) and o.strip() for o in options)
-            ):
-                self.add_error(name, "Give a non-empty JSON list of option texts.")
-
-    def _check_bonus(self, data: dict[str, Any]) -> None:
-        bonus = data.get("bonus")
-        if bonus is not None and bonus < 1:
-            # Below 1, a seeker whose partner stopped responding (base x bonus) would earn less
-            # than one who left early (base).
-            self.add_error("bonus", "The bonus multiplier must be at least 1.")
-
-    def _check_completion(self, data: dict[str, Any]) -> None:
-        url = data.get("prolific_completion_url") or ""
-        if url and "{code}" not in url:
-            self.add_error(
-                "prolific_completion_url",
-                'A Prolific completion URL must contain "{code}", e.g. '
-                "https://app.prolific.com/submissions/complete?cc={code}",
-            )
-        if not data.get("accepts_prolific") and not data.get("accepts_mturk"):
-            self.add_error("accepts_prolific", "A run must take workers from at least one site.")
-
-    def _check_codes_before_opening(self, data: dict[str, Any]) -> None:
-        """Prolific recognises only its study's codes: an open run must map every status."""
-        codes = data.get("site_completion_codes")
-        if not (data.get("is_active") and data.get("accepts_prolific")):
-            return
-        missing = [code.value for code in StatusCode if not (codes or {}).get(code.value)]
-        if isinstance(codes, dict) and missing:
-            self.add_error(
-                "site_completion_codes",
-                "An active run that takes Prolific workers needs a Prolific completion code for "
-                f"every status; missing: {', '.join(missing)}. Copy them from the study's "
-                "completion codes on Prolific, or make the run inactive until you have them.",
-            )
-
-    def _check_site_codes(self, data: dict[str, Any]) -> None:
-        codes = data.get("site_completion_codes")
-        valid = {code.value for code in StatusCode}
-        if codes and (not isinstance(codes, dict) or not set(codes) <= valid):
-            self.add_error(
-                "site_completion_codes",
-                'Give a JSON object from status code to site code, e.g. {"03": "C1A2B3C4"}.',
-            )
-
+from crowd import payments, privacy
+from crowd.models import CollectionRun, ConsentVersion, DataDeletion, DeviceSwitch, Worker
+from crowd.run_form import CollectionRunForm
 
 # The ids each crowd site fills into a study's link: Prolific's URL placeholders, and MTurk's
 # parameters (it appends assignmentId, hitId, turkSubmitTo and workerId to an ExternalQuestion).
@@ -148,12 +49,22 @@ def _csv_response(content: str, filename: str) -> HttpResponse:
 @admin.register(CollectionRun)
 class CollectionRunAdmin(admin.ModelAdmin):
     form = CollectionRunForm
-    list_display = ("name", "title", "is_active", "base_pay", "bonus", "currency", "dashboard")
-    list_filter = ("is_active",)
+    list_display = (
+        "name",
+        "title",
+        "is_active",
+        "is_demo",
+        "base_pay",
+        "bonus",
+        "currency",
+        "dashboard",
+        "entry_links_link",
+    )
+    list_filter = ("is_active", "is_demo")
     search_fields = ("name", "title")
     actions = ["download_unpaid_payments"]
     fieldsets = (
-        (None, {"fields": ("name", "title", "is_active")}),
+        (None, {"fields": ("name", "title", "is_active", "is_demo")}),
         (
             "Who may take part",
             {
@@ -258,6 +169,11 @@ class CollectionRunAdmin(admin.ModelAdmin):
         url = reverse("crowd:run_dashboard", args=[run.name])
         return format_html('<a href="{}">Open</a>', url)
 
+    @admin.display(description="Entry links")
+    def entry_links_link(self, run: CollectionRun) -> SafeString:
+        url = reverse("admin:crowd_collectionrun_change", args=[run.pk]) + "#entry-links"
+        return format_html('<a href="{}">Copy</a>', url)
+
     @admin.action(description="Download unpaid payments (CSV; marks them paid)")
     def download_unpaid_payments(
         self, request: HttpRequest, queryset: QuerySet[CollectionRun]
@@ -269,7 +185,11 @@ class CollectionRunAdmin(admin.ModelAdmin):
         if len(runs) != 1:
             self.message_user(request, "Choose exactly one collection run.", messages.ERROR)
             return None
-        content, _ = payments.export_payments_to_string(runs[0])
+        try:
+            content, _ = payments.export_payments_to_string(runs[0])
+        except payments.PaymentError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         return _csv_response(content, f"payments-{runs[0].name}-{stamp}.csv")
 
@@ -335,7 +255,11 @@ class WorkerAdmin(admin.ModelAdmin):
             return None
         run = CollectionRun.objects.get(pk=run_ids.pop())
         worker_ids = list(queryset.values_list("pk", flat=True))
-        content, _ = payments.export_payments_to_string(run, worker_ids=worker_ids)
+        try:
+            content, _ = payments.export_payments_to_string(run, worker_ids=worker_ids)
+        except payments.PaymentError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
         return _csv_response(content, f"payments-{run.name}-selected.csv")
 
 

@@ -21,6 +21,23 @@ def _default_emotions() -> list[str]:
     return list(vocabulary.DEFAULT_EMOTIONS)
 
 
+# The run a fresh install starts with (migration 0008, and get_default when it is missing).
+DEMO_RUN_NAME = "demo"
+# Its own study, so that whoever tries the demo may still take part in a real run.
+DEMO_STUDY = "demo"
+
+
+def demo_run_fields() -> dict[str, Any]:
+    """The settings of the demo run, apart from its name."""
+    return {
+        "title": "Demo run",
+        "is_demo": True,
+        "study": DEMO_STUDY,
+        "researcher_name": "The ESC Platform demo",
+        "researcher_contact": "the staff who set up this installation",
+    }
+
+
 class CollectionRun(models.Model):
     """One data collection: its option lists, thresholds, pay and crowd-site return link."""
 
@@ -31,6 +48,16 @@ class CollectionRun(models.Model):
     name = models.SlugField(max_length=64, unique=True)
     title = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
+    # A run to try the platform with (docs/operations.md, "The demo run"): its pages say so,
+    # and quality control, releases and the payment export leave its workers' chats alone.
+    is_demo = models.BooleanField(
+        default=False,
+        help_text=(
+            "A run for trying the platform: every worker page says 'demo', and its chats are "
+            "never judged, released or paid. To collect in it for real before anyone tried it, "
+            "give it a study and untick."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Who may take part (docs/workers.md, "One browser, one person"). Runs with the same study
@@ -128,10 +155,14 @@ class CollectionRun(models.Model):
 
     @classmethod
     def get_default(cls) -> CollectionRun:
-        """The run workers join when their entry link names none."""
-        run = cls.objects.filter(is_active=True).order_by("created_at").first()
+        """The run workers join when their entry link names none: the oldest active run.
+
+        On a fresh install that is the demo run the migrations made (made again here when no
+        run is active and it is missing); close it to send such links to a real run.
+        """
+        run = cls.objects.filter(is_active=True).order_by("created_at", "pk").first()
         if run is None:
-            run, _ = cls.objects.get_or_create(name="default", defaults={"title": "Default run"})
+            run, _ = cls.objects.get_or_create(name=DEMO_RUN_NAME, defaults=demo_run_fields())
         return run
 
 

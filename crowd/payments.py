@@ -3,7 +3,7 @@
 A worker is exported once. Every export marks the rows it wrote as paid (`Worker.paid_at`) in
 the same transaction as the file is written, so a second export only adds workers who finished
 since; `include_paid` (the command's `--all`) writes everyone again without paying anyone twice
-in our records.
+in our records. A demo run is never exported: its workers only tried the platform.
 """
 
 from __future__ import annotations
@@ -84,10 +84,25 @@ class PaymentExport:
     skipped_deleted: int  # finished workers left out because their data was deleted
 
 
+DEMO_REFUSAL = (
+    "The run {name!r} is a demo run: its workers only tried the platform and are never paid "
+    '(docs/operations.md, "The demo run").'
+)
+
+
+def refuse_demo(run: CollectionRun) -> None:
+    """A PaymentError for a demo run, whose workers are never paid."""
+    if run.is_demo:
+        raise PaymentError(DEMO_REFUSAL.format(name=run.name))
+
+
 def payable_workers(run: CollectionRun, *, include_paid: bool) -> QuerySet[Worker]:
-    """Workers of the run with a recorded outcome that can be paid (they still have an id)."""
+    """Workers of the run with a recorded outcome that can be paid (they still have an id).
+
+    None in a demo run.
+    """
     workers = Worker.objects.filter(
-        run=run, data_deleted_at__isnull=True, pay_total__isnull=False
+        run=run, run__is_demo=False, data_deleted_at__isnull=True, pay_total__isnull=False
     ).exclude(status_code="")
     if not include_paid:
         workers = workers.filter(paid_at__isnull=True)
@@ -206,6 +221,7 @@ def export_payments_to_file(
     and renamed into place inside the transaction that marks the workers paid, so a failure
     at any point leaves neither a partial file nor workers marked paid without a file.
     """
+    refuse_demo(run)
     output = Path(output)
     if not output.parent.is_dir():
         raise PaymentError(f"The folder {output.parent} does not exist.")
@@ -231,6 +247,7 @@ def export_payments_to_string(
     worker_ids: Sequence[int] | None = None,
 ) -> tuple[str, PaymentExport]:
     """The run's payment CSV as text (for a download), with its workers marked paid."""
+    refuse_demo(run)
     stream = io.StringIO()
     with transaction.atomic():
         result = _export(run, site, include_paid, stream, worker_ids)

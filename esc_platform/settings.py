@@ -151,6 +151,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "crowd.context_processors.demo_run",
+                "crowd.context_processors.admin_runs",
             ],
         },
     },

@@ -8,6 +8,11 @@ from drf_spectacular.views import SpectacularAPIView
 
 from crowd import views as crowd_views
 
+# The admin carries the product's name (page titles, the header, the index's heading).
+admin.site.site_header = "ESC Platform"
+admin.site.site_title = "ESC Platform"
+admin.site.index_title = "ESC Platform"
+
 urlpatterns = [
     path("", crowd_views.landing, name="landing"),
     path("healthz", crowd_views.healthz, name="healthz"),

@@ -3,7 +3,8 @@
 Run by Celery beat or the embedded scheduler (`quality.tasks`) and by hand
 (`manage.py run_quality_control`). A release is written only by a run that judged everything
 it selected: when another job held some conversations, this run writes none, says so
-(`complete` is False) and leaves the release to the next run (docs/quality.md).
+(`complete` is False) and leaves the release to the next run (docs/quality.md). The chats of
+demo runs are never judged or released (docs/operations.md, "The demo run").
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class QualityControlResult:
     # written / unchanged / empty (ReleaseOutcome), incomplete or not_asked.
     release_status: str = NOT_ASKED
     totals: dict[str, int] = field(default_factory=dict)
+    # Ended chats of demo runs, which quality control leaves alone (demo_chats_left).
+    demo_left: int = 0
 
     @property
     def complete(self) -> bool:
@@ -52,6 +55,7 @@ class QualityControlResult:
             "complete": self.complete,
             "release": self.release.number if self.release else None,
             "release_status": str(self.release_status),
+            "demo_left": self.demo_left,
         }
 
 
@@ -72,6 +76,14 @@ def status_totals(run: CollectionRun | None = None) -> dict[str, int]:
     return totals
 
 
+def demo_chats_left(run: CollectionRun | None = None) -> int:
+    """Ended chats of demo runs: never judged, released or paid (docs/operations.md)."""
+    qs = Conversation.objects.filter(
+        run__is_demo=True, source_format="", state=Conversation.State.ENDED
+    )
+    return (qs if run is None else qs.filter(run=run)).count()
+
+
 def run_quality_control(
     *, run: CollectionRun | None = None, rejudge: bool = False, release: bool = True
 ) -> QualityControlResult:
@@ -89,6 +101,7 @@ def run_quality_control(
         else:
             result.release_status = INCOMPLETE
     result.totals = status_totals(run)
+    result.demo_left = demo_chats_left(run)
     return result
 
 

@@ -76,12 +76,13 @@ class JudgeCounts:
 
 
 def judgeable_conversations(run: CollectionRun | None = None) -> QuerySet[Conversation]:
-    """Ended (or imported) conversations not judged yet and not withdrawn."""
+    """Ended (or imported) conversations not judged yet and not withdrawn; never the chats of a
+    demo run (docs/operations.md, "The demo run")."""
     qs = Conversation.objects.filter(
         Q(state=Conversation.State.ENDED) | Q(end_reason=Conversation.EndReason.IMPORTED),
         quality_status=Conversation.QualityStatus.PENDING,
         withdrawn_at__isnull=True,
-    )
+    ).exclude(run__is_demo=True, source_format="")
     if run is not None:
         qs = qs.filter(run=run)
     return qs

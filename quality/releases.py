@@ -6,7 +6,7 @@ that records its `Release` row, so a release file is always complete and a row a
 file. Writers hold an exclusive lock on the release directory (flock; the kernel drops it when
 the process dies), so the first thing a write does is remove what a killed writer left: every
 `*.tmp` file, and the temporary `.release-*.json` of earlier versions. A release with no
-conversations is never written.
+conversations is never written, and a demo run's chats are never in one.
 """
 
 from __future__ import annotations
@@ -133,7 +133,10 @@ def attempt_release(*, force: bool = False) -> ReleaseAttempt:
     export_dir.mkdir(parents=True, exist_ok=True)
     with _locked_directory(export_dir) as locked:
         remove_leftovers(export_dir, locked=locked)
-        approved = exportable_conversations(status="approved")
+        # A demo run's chats are never released (docs/operations.md, "The demo run").
+        approved = exportable_conversations(status="approved").exclude(
+            run__is_demo=True, source_format=""
+        )
         if not approved.exists():
             return ReleaseAttempt(ReleaseOutcome.EMPTY)
         tmp = export_dir / f".esconv-release-{uuid.uuid4().hex}.json{TEMP_SUFFIX}"

@@ -9,6 +9,7 @@ from django import forms
 from crowd import vocabulary
 from crowd.models import CollectionRun
 from crowd.text import TextRefused, normalise_text, word_count
+from surveys.selectors import PostChatQuestions
 
 SCALE_CHOICES = [(str(n), str(n)) for n in range(1, 6)]
 SCALE_ERROR = "Choose a number from 1 to 5."
@@ -120,7 +121,22 @@ class PreChatForm(forms.Form):
         return text
 
 
-class SeekerPostChatForm(forms.Form):
+class PostChatForm(forms.Form):
+    """A post-chat form holding only the scored questions that fit how the chat went."""
+
+    def __init__(self, *args: Any, questions: PostChatQuestions, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.questions = questions
+        # A question not asked is no field: nothing posted for it is read, and it is stored null.
+        for name in questions.not_asked:
+            self.fields.pop(name, None)
+        if not questions.partner_wrote:
+            self.fields[
+                "question1"
+            ].label = "Is there anything you would like to tell us about what happened?"
+
+
+class SeekerPostChatForm(PostChatForm):
     """The seeker's answers after the chat (docs/workers.md)."""
 
     ended_naturally = forms.TypedChoiceField(
@@ -149,7 +165,7 @@ class SeekerPostChatForm(forms.Form):
     )
 
 
-class SupporterPostChatForm(forms.Form):
+class SupporterPostChatForm(PostChatForm):
     """The supporter's answers after the chat (docs/workers.md)."""
 
     seeker_detail = _scale("How much detail did the seeker give about their problem?")

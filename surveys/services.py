@@ -13,7 +13,7 @@ from crowd import services as crowd_services
 from crowd import vocabulary
 from crowd.models import Worker
 from surveys.models import PreChatSurvey, SeekerPostChatSurvey, SupporterPostChatSurvey
-from surveys.selectors import conversation_for_post_survey
+from surveys.selectors import PostChatQuestions, conversation_for_post_survey, post_chat_questions
 
 
 class SurveyError(Exception):
@@ -94,25 +94,39 @@ def _store_once(
         return model.objects.get(conversation=conversation)
 
 
+def _answers(
+    questions: PostChatQuestions, data: Mapping[str, Any], optional: tuple[str, ...]
+) -> dict[str, Any]:
+    """The values to store: every question asked answered, every one not asked null."""
+    missing = [name for name in questions.asked if data.get(name) is None]
+    if missing:
+        raise SurveyError(f"These answers are missing: {', '.join(missing)}.")
+    answers: dict[str, Any] = {name: data[name] for name in questions.asked}
+    answers.update(dict.fromkeys(questions.not_asked))
+    answers.update({name: data.get(name, "") for name in optional})
+    return answers
+
+
 def _submit_post_chat(
     worker: Worker,
     role: str,
     model: _PostChatModel,
     data: Mapping[str, Any],
     *,
-    required: tuple[str, ...],
     optional: tuple[str, ...],
 ) -> Any:
     """Store one side's post-chat answers once and move the worker to the status page.
 
-    The answers are read only after the worker is found to be the right one to give them.
+    Which scored questions count is decided here, from the conversation, not from the form; the
+    answers are read only after the worker is found to be the right one to give them.
     """
     with transaction.atomic():
         locked = _lock(worker)
         conversation = _post_chat_conversation(locked, role)
-        answers = {name: data[name] for name in required}
-        answers.update({name: data.get(name, "") for name in optional})
-        survey = _store_once(model, conversation, {"worker": locked, **answers})
+        survey = model.objects.filter(conversation=conversation, submitted_at__isnull=False).first()
+        if survey is None:
+            answers = _answers(post_chat_questions(conversation, role), data, optional)
+            survey = _store_once(model, conversation, {"worker": locked, **answers})
         crowd_services.complete_task(locked)
     worker.refresh_from_db()
     return survey
@@ -121,15 +135,15 @@ def _submit_post_chat(
 def submit_seeker_post_chat(worker: Worker, data: Mapping[str, Any]) -> SeekerPostChatSurvey:
     """Store the seeker's post-chat answers once and move them to the status page.
 
-    `data` is a validated SeekerPostChatForm's cleaned_data. A second submission keeps the
-    first answers and changes nothing.
+    `data` is a validated SeekerPostChatForm's cleaned_data (built with the conversation's
+    `post_chat_questions`). Scores of questions not asked are stored null whatever `data`
+    holds. A second submission keeps the first answers and changes nothing.
     """
     survey: SeekerPostChatSurvey = _submit_post_chat(
         worker,
         vocabulary.SEEKER,
         SeekerPostChatSurvey,
         data,
-        required=("ended_naturally", "final_emotion_intensity", "empathy", "relevance"),
         optional=("question1", "question2", "email"),
     )
     return survey
@@ -142,7 +156,6 @@ def submit_supporter_post_chat(worker: Worker, data: Mapping[str, Any]) -> Suppo
         vocabulary.SUPPORTER,
         SupporterPostChatSurvey,
         data,
-        required=("seeker_detail",),
         optional=("question1", "question2"),
     )
     return survey

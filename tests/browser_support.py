@@ -35,9 +35,10 @@ Chromium missing: the tests skip locally and fail under CI=true (tests/services_
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import pytest
@@ -135,3 +136,23 @@ def enter_as(
     if consent:
         page.get_by_label("I have read this and agree to take part.").check()
         page.get_by_role("button", name="Continue").click()
+
+
+T = TypeVar("T")
+
+
+def off_the_event_loop(work: Callable[[], T]) -> T:
+    """Run `work` (chat services) in a thread of its own, as the server would.
+
+    Their live events leave through async_to_sync after commit, which refuses to run in the
+    test's thread, where Playwright keeps an event loop running.
+    """
+
+    def run() -> T:
+        try:
+            return work()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()

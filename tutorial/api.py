@@ -59,13 +59,25 @@ class IsSupporterInTraining(BasePermission):
         )
 
 
+class IsDecidedSupporter(BasePermission):
+    message = "The right answers are shown once you have passed or used your last attempt."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        worker = request.auth
+        return isinstance(worker, Worker) and selectors.may_review(worker)
+
+
 class ExampleSerializer(serializers.Serializer):
     seeker = serializers.CharField()
     supporter = serializers.CharField()
 
 
-class RecordedAnswerSerializer(serializers.Serializer):
-    option = serializers.IntegerField(help_text="The option the worker chose (0-based).")
+class FeedbackSerializer(serializers.Serializer):
+    option = serializers.IntegerField(help_text="The place of the chosen option (0-based).")
+    correct = serializers.BooleanField(help_text="Whether the chosen option is the right one.")
+    explanation = serializers.CharField(
+        help_text="The concept the question checks. It never names the right option."
+    )
 
 
 class SubTaskSerializer(serializers.Serializer):
@@ -75,12 +87,15 @@ class SubTaskSerializer(serializers.Serializer):
     title = serializers.CharField()
     definition = serializers.CharField()
     example = ExampleSerializer()
+    item = serializers.CharField(help_text="Key of the quiz item this attempt drew.")
     question = serializers.CharField()
-    options = serializers.ListField(child=serializers.CharField())
-    answer = RecordedAnswerSerializer(
+    options = serializers.ListField(
+        child=serializers.CharField(), help_text="In this attempt's own (shuffled) order."
+    )
+    answer = FeedbackSerializer(
         allow_null=True,
-        help_text="Null until the worker answers in this attempt, then the option they chose. "
-        "Never the correct option, the grade or the explanation: the key stays on the server.",
+        help_text="Null until the worker answers in this attempt; then their choice, whether it "
+        "was right and the explanation. Never the right option while an attempt can be used.",
     )
 
 
@@ -89,6 +104,7 @@ class ProgressSerializer(serializers.Serializer):
     attempts_allowed = serializers.IntegerField()
     max_wrong = serializers.IntegerField()
     answered = serializers.IntegerField()
+    wrong = serializers.IntegerField(help_text="Answers of this attempt that were not right.")
     total = serializers.IntegerField()
 
 
@@ -98,11 +114,44 @@ class TutorialSerializer(serializers.Serializer):
 
 
 class AnswerInputSerializer(serializers.Serializer):
-    option = serializers.IntegerField(min_value=0, help_text="0-based index of the chosen option.")
+    option = serializers.IntegerField(
+        min_value=0, help_text="0-based place of the chosen option in the shown list."
+    )
+    item = serializers.CharField(
+        required=False,
+        max_length=80,
+        help_text="Key of the item the page shows; a different one (an old page) gets a 409.",
+    )
 
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
+
+
+class ReviewedItemSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    title = serializers.CharField()
+    question = serializers.CharField()
+    options = serializers.ListField(child=serializers.CharField())
+    chosen = serializers.IntegerField(allow_null=True)
+    correct_option = serializers.IntegerField()
+    correct = serializers.BooleanField()
+    explanation = serializers.CharField()
+
+
+class ReviewedAttemptSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    passed = serializers.BooleanField(allow_null=True)
+    wrong_count = serializers.IntegerField(allow_null=True)
+    items = ReviewedItemSerializer(many=True)
+
+
+class ReviewSerializer(serializers.Serializer):
+    attempts = ReviewedAttemptSerializer(many=True)
+
+
+def _conflict(exc: Exception) -> Response:
+    return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
 
 
 class TutorialView(APIView):
@@ -111,11 +160,12 @@ class TutorialView(APIView):
 
     @extend_schema(
         operation_id="tutorial_list",
-        summary="The tutorial's sub-tasks for the current worker, with their own answers",
+        summary="The open attempt's questions for the current worker, with their feedback",
         responses={
             200: TutorialSerializer,
             403: OpenApiResponse(ErrorSerializer, description="No worker, or not in training."),
             409: OpenApiResponse(ErrorSerializer, description="The attempt was submitted."),
+            503: OpenApiResponse(ErrorSerializer, description="No content loaded yet."),
         },
     )
     def get(self, request: Request) -> Response:
@@ -123,7 +173,9 @@ class TutorialView(APIView):
         try:
             services.open_first_attempt(worker)
         except services.AttemptClosed as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+            return _conflict(exc)
+        except services.TutorialUnavailable as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         progress = selectors.progress(worker)
         assert progress.attempt is not None
         body = {
@@ -132,6 +184,7 @@ class TutorialView(APIView):
                 "attempts_allowed": progress.attempts_allowed,
                 "max_wrong": progress.max_wrong,
                 "answered": progress.answered,
+                "wrong": progress.wrong,
                 "total": progress.total,
             },
             "subtasks": [item.as_dict() for item in progress.items],
@@ -146,16 +199,18 @@ class AnswerView(APIView):
     @limit_tutorial_answers
     @extend_schema(
         operation_id="tutorial_answer",
-        summary="Answer one question; graded on the server (not told), first answer counts",
+        summary="Answer one question: graded on the server, first answer counts",
         request=AnswerInputSerializer,
         responses={
-            200: RecordedAnswerSerializer,
+            200: FeedbackSerializer,
             400: OpenApiResponse(description="Missing or invalid option."),
             403: OpenApiResponse(ErrorSerializer, description="No worker, or not in training."),
             404: OpenApiResponse(ErrorSerializer, description="No such sub-task."),
             409: OpenApiResponse(
-                ErrorSerializer, description="Already answered in this attempt, or submitted."
+                ErrorSerializer,
+                description="Already answered in this attempt, submitted, or an old page's item.",
             ),
+            503: OpenApiResponse(ErrorSerializer, description="No content loaded yet."),
         },
     )
     def post(self, request: Request, number: int) -> Response:
@@ -167,10 +222,44 @@ class AnswerView(APIView):
             )
         payload = AnswerInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        data = payload.validated_data
         try:
-            answer = services.answer_question(worker, subtask, payload.validated_data["option"])
+            answer = services.answer_question(
+                worker, subtask, data["option"], item_key=data.get("item")
+            )
         except services.InvalidAnswer as exc:
             return Response({"option": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
-        except (services.AlreadyAnswered, services.AttemptClosed) as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        return Response(RecordedAnswerSerializer({"option": answer.option}).data)
+        except (services.AlreadyAnswered, services.AttemptClosed, services.StaleQuestion) as exc:
+            return _conflict(exc)
+        except services.TutorialUnavailable as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        drawn = answer.attempt.drawn.select_related("item").get(subtask=subtask)
+        return Response(FeedbackSerializer(selectors.feedback(drawn, answer).as_dict()).data)
+
+
+class ReviewView(APIView):
+    authentication_classes = [WorkerSessionAuthentication]
+    permission_classes = [IsDecidedSupporter]
+
+    @extend_schema(
+        operation_id="tutorial_review",
+        summary="Every item of the worker's attempts with the right answers (training over)",
+        responses={
+            200: ReviewSerializer,
+            403: OpenApiResponse(
+                ErrorSerializer, description="No worker, or their training is not over."
+            ),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        worker: Worker = request.auth  # type: ignore[assignment]  # set by the permission
+        attempts = [
+            {
+                "number": attempt.number,
+                "passed": attempt.passed,
+                "wrong_count": attempt.wrong_count,
+                "items": [item.as_dict() for item in attempt.items],
+            }
+            for attempt in selectors.review(worker)
+        ]
+        return Response(ReviewSerializer({"attempts": attempts}).data)

@@ -1,4 +1,9 @@
-"""Training tutorial content (editable data) for the ESC Framework, and quiz attempts."""
+"""Training tutorial content (editable data) for the ESC Framework, and quiz attempts.
+
+Each sub-task (a stage or a strategy) has a bank of quiz items. Every attempt draws one item
+per sub-task and a fresh order of its options (`AttemptItem`), so what a worker learns about
+one attempt's items says nothing about the next attempt's (docs/workers.md, "Grading rules").
+"""
 
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ class TutorialIntro(models.Model):
 
 
 class SubTask(models.Model):
-    """One of the eleven sub-tasks: a stage or a strategy, with an example and a quiz item."""
+    """One of the eleven sub-tasks: a stage or a strategy, with an example and an item bank."""
 
     class Kind(models.TextChoices):
         STAGE = "stage", "Stage"
@@ -41,16 +46,42 @@ class SubTask(models.Model):
     definition = models.TextField()
     example_seeker = models.TextField()
     example_supporter = models.TextField()
-    question = models.TextField()
-    options = models.JSONField()  # list of 3 or 4 option strings
-    correct_option = models.PositiveSmallIntegerField()  # index into options
-    explanation = models.TextField()
 
     class Meta:
         ordering = ["order"]
 
     def __str__(self) -> str:
         return f"{self.order}. {self.title}"
+
+
+class QuizItem(models.Model):
+    """One question of a sub-task's bank: four options, the correct one and an explanation.
+
+    The explanation teaches the concept without naming or quoting the correct option, so it
+    can be shown right after the answer while the worker may still take another attempt.
+    """
+
+    subtask = models.ForeignKey(SubTask, on_delete=models.CASCADE, related_name="items")
+    # Stable across loads and edits ("question-2"): load_tutorial updates items by key.
+    key = models.SlugField(max_length=80, unique=True)
+    position = models.PositiveSmallIntegerField(default=1)  # order within the bank
+    question = models.TextField()
+    options = models.JSONField()  # list of option texts, in the order written
+    correct_option = models.PositiveSmallIntegerField()  # index into options
+    explanation = models.TextField()
+    # Retired items are kept (answers point at them) but never drawn again.
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["subtask__order", "position", "pk"]
+        verbose_name = "quiz item"
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def correct_text(self) -> str:
+        return str(self.options[self.correct_option])
 
 
 class QuizAttempt(models.Model):
@@ -81,13 +112,44 @@ class QuizAttempt(models.Model):
         return self.submitted_at is None
 
 
+class AttemptItem(models.Model):
+    """The item an attempt shows for one sub-task, and the order its options are shown in.
+
+    Drawn when the attempt opens and kept, so a reload or another tab shows the same question
+    with the options in the same order.
+    """
+
+    attempt = models.ForeignKey(QuizAttempt, on_delete=models.CASCADE, related_name="drawn")
+    subtask = models.ForeignKey(SubTask, on_delete=models.PROTECT, related_name="+")
+    item = models.ForeignKey(QuizItem, on_delete=models.PROTECT, related_name="draws")
+    # Indices into item.options, in the order shown: shown position p is options[order[p]].
+    option_order = models.JSONField()
+
+    class Meta:
+        ordering = ["attempt", "subtask__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "subtask"], name="attempt_item_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attempt}: {self.item.key}"
+
+    def shown_options(self) -> list[str]:
+        return [str(self.item.options[index]) for index in self.option_order]
+
+    def shown_position(self, option: int) -> int:
+        """Where option `option` (an index into item.options) appears on the page."""
+        return list(self.option_order).index(option)
+
+
 class QuizAnswer(models.Model):
     """A supporter's first answer to one question in one attempt (graded when given)."""
 
     attempt = models.ForeignKey(QuizAttempt, on_delete=models.CASCADE, related_name="answers")
-    # PROTECT: answers are the history behind the funnel's error rates.
+    # PROTECT: answers are the history behind the funnel's rates.
     subtask = models.ForeignKey(SubTask, on_delete=models.PROTECT, related_name="answers")
-    option = models.PositiveSmallIntegerField()
+    item = models.ForeignKey(QuizItem, on_delete=models.PROTECT, related_name="answers")
+    option = models.PositiveSmallIntegerField()  # index into item.options (not the shown place)
     # Graded at answer time, so later edits of the content do not rewrite history.
     is_correct = models.BooleanField()
     answered_at = models.DateTimeField(auto_now_add=True)
@@ -100,4 +162,4 @@ class QuizAnswer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.attempt}: {self.subtask.key} -> {self.option}"
+        return f"{self.attempt}: {self.item.key} -> {self.option}"

@@ -1,9 +1,10 @@
-"""Reads of the training tutorial: what a worker may see, the gate, and the admins' funnel.
+"""Reads of the training tutorial: what a worker may see, the review, the gate.
 
-`public_subtask` is the only place that turns a SubTask into something shown to a worker (HTML
-or API). It carries the worker's own answer and never the correct option, the grade or the
-explanation: any of them would tell a worker who may still answer (in this attempt or the next,
-or under another study id) which option is right.
+`public_subtask` is the only place that turns an attempt's item into something shown to a
+worker (HTML or API) while an attempt can still be used. After an answer it carries whether
+the answer was right and the item's explanation (which never names or quotes the right
+option: tutorial/content.py checks that), never the right option itself. The right options
+appear only in `review`, once the worker has passed or used their last attempt.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q
-
-from crowd import vocabulary
-from crowd.models import CollectionRun, Worker
-from tutorial.models import QuizAnswer, QuizAttempt, SubTask, TutorialIntro
+from crowd.models import Worker
+from tutorial.funnel import funnel  # noqa: F401  (the staff funnel, with the other reads)
+from tutorial.models import AttemptItem, QuizAnswer, QuizAttempt, SubTask, TutorialIntro
 
 
 def intro() -> TutorialIntro | None:
@@ -27,10 +26,23 @@ def subtasks() -> list[SubTask]:
 
 
 @dataclass(frozen=True)
-class Revealed:
-    """What the worker sees after answering: the option they chose, and nothing of the key."""
+class Feedback:
+    """What the worker learns after answering: their choice, right or not, and the concept."""
 
-    option: int
+    option: int  # the place of their choice in the shown list
+    correct: bool
+    explanation: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"option": self.option, "correct": self.correct, "explanation": self.explanation}
+
+
+def feedback(drawn: AttemptItem, answer: QuizAnswer) -> Feedback:
+    return Feedback(
+        option=drawn.shown_position(answer.option),
+        correct=answer.is_correct,
+        explanation=drawn.item.explanation,
+    )
 
 
 @dataclass(frozen=True)
@@ -42,9 +54,10 @@ class PublicSubTask:
     definition: str
     example_seeker: str
     example_supporter: str
+    item: str  # the quiz item's key: the page sends it back with the answer
     question: str
-    options: list[str]
-    answer: Revealed | None
+    options: list[str]  # in this attempt's order
+    answer: Feedback | None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -54,13 +67,15 @@ class PublicSubTask:
             "title": self.title,
             "definition": self.definition,
             "example": {"seeker": self.example_seeker, "supporter": self.example_supporter},
+            "item": self.item,
             "question": self.question,
             "options": list(self.options),
-            "answer": None if self.answer is None else {"option": self.answer.option},
+            "answer": None if self.answer is None else self.answer.as_dict(),
         }
 
 
-def public_subtask(subtask: SubTask, number: int, answer: QuizAnswer | None) -> PublicSubTask:
+def public_subtask(number: int, drawn: AttemptItem, answer: QuizAnswer | None) -> PublicSubTask:
+    subtask = drawn.subtask
     return PublicSubTask(
         number=number,
         key=subtask.key,
@@ -69,15 +84,29 @@ def public_subtask(subtask: SubTask, number: int, answer: QuizAnswer | None) -> 
         definition=subtask.definition,
         example_seeker=subtask.example_seeker,
         example_supporter=subtask.example_supporter,
-        question=subtask.question,
-        options=list(subtask.options),
-        answer=None if answer is None else Revealed(option=answer.option),
+        item=drawn.item.key,
+        question=drawn.item.question,
+        options=drawn.shown_options(),
+        answer=None if answer is None else feedback(drawn, answer),
     )
+
+
+def _drawn(attempt: QuizAttempt) -> list[AttemptItem]:
+    return list(attempt.drawn.select_related("item", "subtask").order_by("subtask__order"))
+
+
+def attempt_items(attempt: QuizAttempt) -> list[PublicSubTask]:
+    """The attempt's questions as the worker sees them, with their feedback once answered."""
+    answers = {a.subtask_id: a for a in attempt.answers.all()}
+    return [
+        public_subtask(number, drawn, answers.get(drawn.subtask_id))
+        for number, drawn in enumerate(_drawn(attempt), start=1)
+    ]
 
 
 @dataclass(frozen=True)
 class Progress:
-    """Where a worker stands in the tutorial: their open attempt and what they answered."""
+    """Where a worker stands: their open attempt (or else their last one) and its answers."""
 
     items: list[PublicSubTask]
     attempt: QuizAttempt | None
@@ -86,9 +115,12 @@ class Progress:
     max_wrong: int
     last_submitted: QuizAttempt | None = None
     answered: int = field(init=False)
+    wrong: int = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "answered", sum(1 for i in self.items if i.answer is not None))
+        answers = [i.answer for i in self.items if i.answer is not None]
+        object.__setattr__(self, "answered", len(answers))
+        object.__setattr__(self, "wrong", sum(1 for a in answers if not a.correct))
 
     @property
     def total(self) -> int:
@@ -103,8 +135,13 @@ class Progress:
         return next((i.number for i in self.items if i.answer is None), None)
 
     @property
-    def unanswered_numbers(self) -> list[int]:
-        return [i.number for i in self.items if i.answer is None]
+    def cannot_pass(self) -> bool:
+        """The open attempt already has more wrong answers than the run allows."""
+        return self.wrong > self.max_wrong
+
+    @property
+    def not_right(self) -> list[PublicSubTask]:
+        return [i for i in self.items if i.answer is not None and not i.answer.correct]
 
 
 def progress(worker: Worker) -> Progress:
@@ -112,15 +149,9 @@ def progress(worker: Worker) -> Progress:
     attempts = list(worker.quiz_attempts.order_by("number"))
     open_attempt = next((a for a in attempts if a.is_open), None)
     submitted = [a for a in attempts if not a.is_open]
-    answers: dict[int, QuizAnswer] = {}
-    if open_attempt is not None:
-        answers = {a.subtask_id: a for a in open_attempt.answers.all()}
-    items = [
-        public_subtask(subtask, number, answers.get(subtask.pk))
-        for number, subtask in enumerate(subtasks(), start=1)
-    ]
+    shown = open_attempt or (submitted[-1] if submitted else None)
     return Progress(
-        items=items,
+        items=attempt_items(shown) if shown is not None else [],
         attempt=open_attempt,
         attempts_used=len(submitted),
         attempts_allowed=worker.run.quiz_max_attempts,
@@ -136,89 +167,90 @@ def subtask_at(number: int) -> SubTask | None:
     return SubTask.objects.order_by("order")[number - 1 : number].first()
 
 
-# --- Funnel (staff only) ----------------------------------------------------------------------
+# --- The review (after the last attempt, or after passing) -------------------------------------
+
+
+def may_review(worker: Worker) -> bool:
+    """Only a supporter whose training is decided: nothing they learn can be used any more."""
+    return worker.is_supporter and worker.qualification in (
+        Worker.Qualification.QUALIFIED,
+        Worker.Qualification.FAILED,
+    )
 
 
 @dataclass(frozen=True)
-class QuestionStats:
-    order: int
+class ReviewedOption:
+    text: str
+    chosen: bool
+    correct: bool
+
+
+@dataclass(frozen=True)
+class ReviewedItem:
+    number: int
     title: str
-    answered: int
-    wrong: int
+    question: str
+    options: list[ReviewedOption]
+    answered: bool
+    correct: bool
+    explanation: str
 
     @property
-    def error_rate(self) -> float | None:
-        return self.wrong / self.answered if self.answered else None
+    def correct_text(self) -> str:
+        return next(o.text for o in self.options if o.correct)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "title": self.title,
+            "question": self.question,
+            "options": [o.text for o in self.options],
+            "chosen": next((i for i, o in enumerate(self.options) if o.chosen), None),
+            "correct_option": next(i for i, o in enumerate(self.options) if o.correct),
+            "correct": self.correct,
+            "explanation": self.explanation,
+        }
 
 
 @dataclass(frozen=True)
-class RunFunnel:
-    run: CollectionRun
-    started: int
-    passed: int
-    failed: int
-    in_training: int
-    questions: list[QuestionStats]
-
-    @property
-    def pass_rate(self) -> float | None:
-        decided = self.passed + self.failed
-        return self.passed / decided if decided else None
+class ReviewedAttempt:
+    number: int
+    passed: bool | None
+    wrong_count: int | None
+    items: list[ReviewedItem]
 
 
-def funnel() -> list[RunFunnel]:
-    """Per collection run: supporters started/passed/failed/in training, and per-question errors.
-
-    Three aggregate queries in all, whatever the number of workers.
-    """
-    q = Worker.Qualification
-    counts: dict[int, dict[str, int]] = {
-        row["run_id"]: {
-            "started": row["started"],
-            "passed": row["passed"],
-            "failed": row["failed"],
-            "in_training": row["in_training"],
-        }
-        for row in Worker.objects.filter(role=vocabulary.SUPPORTER)
-        .values("run_id")
-        .annotate(
-            started=Count("pk", filter=Q(qualification__in=[q.IN_TRAINING, q.QUALIFIED, q.FAILED])),
-            passed=Count("pk", filter=Q(qualification=q.QUALIFIED)),
-            failed=Count("pk", filter=Q(qualification=q.FAILED)),
-            in_training=Count("pk", filter=Q(qualification=q.IN_TRAINING)),
-        )
-        .order_by()
-    }
-    per_question: dict[int, dict[int, tuple[int, int]]] = {}
-    for answer_row in (
-        QuizAnswer.objects.values("attempt__worker__run_id", "subtask_id")
-        .annotate(answered=Count("pk"), wrong=Count("pk", filter=Q(is_correct=False)))
-        .order_by()
-    ):
-        per_question.setdefault(answer_row["attempt__worker__run_id"], {})[
-            answer_row["subtask_id"]
-        ] = (answer_row["answered"], answer_row["wrong"])
-    all_subtasks = subtasks()
-    result = []
-    for run in CollectionRun.objects.order_by("-created_at"):
-        row: dict[str, int] = counts.get(run.pk, {})
-        stats = per_question.get(run.pk, {})
-        result.append(
-            RunFunnel(
-                run=run,
-                started=row.get("started", 0),
-                passed=row.get("passed", 0),
-                failed=row.get("failed", 0),
-                in_training=row.get("in_training", 0),
-                questions=[
-                    QuestionStats(
-                        order=number,
-                        title=subtask.title,
-                        answered=stats.get(subtask.pk, (0, 0))[0],
-                        wrong=stats.get(subtask.pk, (0, 0))[1],
-                    )
-                    for number, subtask in enumerate(all_subtasks, start=1)
-                ],
+def _reviewed(number: int, drawn: AttemptItem, answer: QuizAnswer | None) -> ReviewedItem:
+    item = drawn.item
+    return ReviewedItem(
+        number=number,
+        title=drawn.subtask.title,
+        question=item.question,
+        options=[
+            ReviewedOption(
+                text=str(item.options[index]),
+                chosen=answer is not None and answer.option == index,
+                correct=index == item.correct_option,
             )
-        )
+            for index in drawn.option_order
+        ],
+        answered=answer is not None,
+        correct=answer is not None and answer.is_correct,
+        explanation=item.explanation,
+    )
+
+
+def review(worker: Worker) -> list[ReviewedAttempt]:
+    """Every item of every attempt, with the worker's answer, the right one and why.
+
+    Callers check `may_review` first: this is the key.
+    """
+    result = []
+    for attempt in worker.quiz_attempts.order_by("number").prefetch_related("answers"):
+        answers = {a.subtask_id: a for a in attempt.answers.all()}
+        items = [
+            _reviewed(number, drawn, answers.get(drawn.subtask_id))
+            for number, drawn in enumerate(_drawn(attempt), start=1)
+        ]
+        result.append(ReviewedAttempt(attempt.number, attempt.passed, attempt.wrong_count, items))
     return result

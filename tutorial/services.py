@@ -1,9 +1,13 @@
-"""Writes of the training tutorial: loading its content, answering, submitting and retrying.
+"""Writes of the training tutorial: opening attempts (with their draws), answering, submitting.
 
-Grading happens here, on the server, only. The rules:
+Grading happens here, on the server, only. The rules (docs/workers.md, "Grading rules"):
 
-- An attempt is a pass through all sub-tasks. The first answer to a question in an attempt
-  counts; it cannot be changed afterwards (the explanation is shown right after answering).
+- An attempt is a pass through all sub-tasks. When it opens it draws one active item per
+  sub-task from the sub-task's bank, preferring items the worker has never been shown (never
+  the previous attempt's, when the bank has another), and a random order of its options. The
+  draw is stored (`AttemptItem`), so reloads and other tabs show the same.
+- The first answer to a question in an attempt counts; it cannot be changed afterwards. The
+  worker then learns whether it was right and reads the explanation, never the right option.
 - An attempt is submitted only when every question is answered; it passes when the number of
   wrong answers is at most `run.quiz_max_wrong`.
 - A worker has at most `run.quiz_max_attempts` attempts. Attempts are rows numbered 1..N with a
@@ -14,21 +18,28 @@ Grading happens here, on the server, only. The rules:
 
 from __future__ import annotations
 
+import random
+from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crowd import services as crowd_services
-from crowd import vocabulary
 from crowd.models import Worker
-from tutorial.models import QuizAnswer, QuizAttempt, SubTask, TutorialIntro
+from tutorial.content import (  # noqa: F401  (the content API, re-exported for callers)
+    DEFAULT_CONTENT_PATH,
+    ContentError,
+    LoadResult,
+    load_content,
+    load_content_file,
+    parse_content,
+)
+from tutorial.models import AttemptItem, QuizAnswer, QuizAttempt, QuizItem, SubTask
 
-DEFAULT_CONTENT_PATH = Path(settings.BASE_DIR) / "tutorial" / "content" / "esc_framework.yaml"
+# Draws and option orders must not be predictable from earlier ones: the OS's randomness.
+_random = random.SystemRandom()
 
 
 # --- Errors ---------------------------------------------------------------------------------
@@ -43,15 +54,19 @@ class NotInTraining(TutorialError):
 
 
 class TutorialUnavailable(TutorialError):
-    """No content has been loaded yet."""
+    """No content has been loaded yet, or a sub-task has no active quiz item."""
 
 
 class InvalidAnswer(TutorialError):
-    """The chosen option is not one of the question's options."""
+    """The chosen option is not one of the shown question's options."""
 
 
 class AlreadyAnswered(TutorialError):
     """The question was already answered in this attempt (the first answer counts)."""
+
+
+class StaleQuestion(TutorialError):
+    """The answer was for another question than the one this attempt shows (an old page)."""
 
 
 class AttemptClosed(TutorialError):
@@ -66,180 +81,52 @@ class NoAttemptsLeft(TutorialError):
     """The worker used every attempt the run allows."""
 
 
-class ContentError(ValueError):
-    """The tutorial content file is unusable; the message names the item and the field."""
+# --- Drawing an attempt's items -------------------------------------------------------------
 
 
-# --- Content ----------------------------------------------------------------------------------
-
-_INTRO_FIELDS = {"heading", "body"}
-_SUBTASK_FIELDS = {
-    "key",
-    "kind",
-    "title",
-    "definition",
-    "example",
-    "question",
-    "options",
-    "answer",
-    "explanation",
-}
-_EXAMPLE_FIELDS = {"seeker", "supporter"}
+def _pick(bank: list[QuizItem], seen: set[int], previous: set[int]) -> QuizItem:
+    """A random item, never shown to this worker if possible, else not the previous attempt's."""
+    never_seen = [item for item in bank if item.pk not in seen]
+    not_previous = [item for item in bank if item.pk not in previous]
+    return _random.choice(never_seen or not_previous or bank)
 
 
-@dataclass(frozen=True)
-class LoadResult:
-    created: int
-    updated: int
-    skipped: bool = False
-
-
-def _text(value: Any, where: str, field: str, *, max_length: int | None = None) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ContentError(f"{where}: field '{field}' must be a non-empty text")
-    text = value.strip()
-    if max_length is not None and len(text) > max_length:
-        raise ContentError(f"{where}: field '{field}' is longer than {max_length} characters")
-    return text
-
-
-def _check_fields(item: Any, where: str, expected: set[str]) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise ContentError(f"{where}: must be a mapping of fields")
-    missing = expected - set(item)
-    if missing:
-        raise ContentError(f"{where}: missing field '{sorted(missing)[0]}'")
-    unknown = set(item) - expected
-    if unknown:
-        raise ContentError(f"{where}: unknown field '{sorted(unknown)[0]}'")
-    return item
-
-
-def parse_content(data: Any) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    """Validate raw content (parsed YAML); return the intro fields and SubTask field dicts."""
-    root = _check_fields(data, "content", {"intro", "subtasks"})
-    intro_raw = _check_fields(root["intro"], "intro", _INTRO_FIELDS)
-    intro = {
-        "heading": _text(intro_raw["heading"], "intro", "heading", max_length=200),
-        "body": _text(intro_raw["body"], "intro", "body"),
-    }
-    items = root["subtasks"]
-    if not isinstance(items, list) or not items:
-        raise ContentError("content: field 'subtasks' must be a non-empty list")
-
-    stage_keys = {stage.key for stage in vocabulary.STAGES}
-    strategy_names = set(vocabulary.STRATEGY_NAMES)
-    seen: set[str] = set()
-    subtasks: list[dict[str, Any]] = []
-    for position, raw in enumerate(items, start=1):
-        label = raw.get("key") if isinstance(raw, dict) else None
-        where = f"sub-task {position}" + (f" ({label!r})" if isinstance(label, str) else "")
-        item = _check_fields(raw, where, _SUBTASK_FIELDS)
-        key = _text(item["key"], where, "key", max_length=64)
-        kind = item["kind"]
-        if kind == SubTask.Kind.STAGE:
-            if key not in stage_keys:
-                raise ContentError(
-                    f"{where}: field 'key' {key!r} is not a stage key "
-                    f"(expected one of {sorted(stage_keys)})"
-                )
-        elif kind == SubTask.Kind.STRATEGY:
-            if key not in strategy_names:
-                raise ContentError(
-                    f"{where}: field 'key' {key!r} is not a strategy name "
-                    f"(expected one of {sorted(strategy_names)})"
-                )
-        else:
-            raise ContentError(f"{where}: field 'kind' must be 'stage' or 'strategy'")
-        if key in seen:
-            raise ContentError(f"{where}: field 'key' {key!r} appears more than once")
-        seen.add(key)
-
-        example = _check_fields(item["example"], f"{where} example", _EXAMPLE_FIELDS)
-        options = item["options"]
-        if not isinstance(options, list) or not 3 <= len(options) <= 4:
-            raise ContentError(f"{where}: field 'options' must be a list of 3 or 4 texts")
-        clean_options = [_text(option, where, f"options[{i}]") for i, option in enumerate(options)]
-        if len(set(clean_options)) != len(clean_options):
-            raise ContentError(f"{where}: field 'options' has the same option twice")
-        answer = item["answer"]
-        # bool is an int in Python; `answer: true` is a typo, not option 1.
-        if isinstance(answer, bool) or not isinstance(answer, int):
-            raise ContentError(f"{where}: field 'answer' must be the 0-based index of an option")
-        if not 0 <= answer < len(clean_options):
-            raise ContentError(
-                f"{where}: field 'answer' is {answer}, but options are numbered "
-                f"0 to {len(clean_options) - 1}"
-            )
-        subtasks.append(
-            {
-                "key": key,
-                "order": position,
-                "kind": kind,
-                "title": _text(item["title"], where, "title", max_length=120),
-                "definition": _text(item["definition"], where, "definition"),
-                "example_seeker": _text(example["seeker"], f"{where} example", "seeker"),
-                "example_supporter": _text(example["supporter"], f"{where} example", "supporter"),
-                "question": _text(item["question"], where, "question"),
-                "options": clean_options,
-                "correct_option": answer,
-                "explanation": _text(item["explanation"], where, "explanation"),
-            }
+def _draw(attempt: QuizAttempt) -> None:
+    """Store, for every sub-task without one yet, the attempt's item and its option order."""
+    drawn = set(attempt.drawn.values_list("subtask_id", flat=True))
+    earlier = AttemptItem.objects.filter(
+        attempt__worker_id=attempt.worker_id, attempt__number__lt=attempt.number
+    ).values_list("subtask_id", "item_id", "attempt__number")
+    seen: defaultdict[int, set[int]] = defaultdict(set)
+    previous: defaultdict[int, set[int]] = defaultdict(set)
+    for subtask_id, item_id, number in earlier:
+        seen[subtask_id].add(item_id)
+        if number == attempt.number - 1:
+            previous[subtask_id].add(item_id)
+    banks: defaultdict[int, list[QuizItem]] = defaultdict(list)
+    for item in QuizItem.objects.filter(is_active=True).order_by("pk"):
+        banks[item.subtask_id].append(item)
+    new = []
+    for subtask_id in SubTask.objects.exclude(pk__in=drawn).values_list("pk", flat=True):
+        if not banks[subtask_id]:
+            raise TutorialUnavailable("The training is not available yet.")
+        item = _pick(banks[subtask_id], seen[subtask_id], previous[subtask_id])
+        order = _random.sample(range(len(item.options)), len(item.options))
+        new.append(
+            AttemptItem(attempt=attempt, subtask_id=subtask_id, item=item, option_order=order)
         )
-
-    missing = (stage_keys | strategy_names) - seen
-    if missing:
-        raise ContentError(f"content: no sub-task for {sorted(missing)[0]!r}")
-    return intro, subtasks
+    AttemptItem.objects.bulk_create(new)
 
 
-def read_content_file(path: Path) -> Any:
+def _create_attempt(worker: Worker, number: int) -> QuizAttempt:
+    """Attempt `number` with its draw, or the one another tab created a moment ago."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ContentError(f"cannot read {path}: {exc.strerror}") from exc
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ContentError(f"{path} is not valid YAML: {exc}") from exc
-
-
-@transaction.atomic
-def load_content(data: Any, *, if_empty: bool = False) -> LoadResult:
-    """Create or update the intro and the sub-tasks by key, all or nothing."""
-    if if_empty and SubTask.objects.exists():
-        return LoadResult(created=0, updated=0, skipped=True)
-    intro, subtasks = parse_content(data)
-
-    current = TutorialIntro.objects.order_by("pk").first()
-    if current is None:
-        TutorialIntro.objects.create(**intro)
-    else:
-        TutorialIntro.objects.filter(pk=current.pk).update(**intro, updated_at=timezone.now())
-
-    # Move existing rows out of the way first, so reordering cannot hit the unique `order`.
-    offset = 100_000
-    for pk, order in SubTask.objects.values_list("pk", "order"):
-        SubTask.objects.filter(pk=pk).update(order=order + offset)
-    created = updated = 0
-    for fields in subtasks:
-        key = fields.pop("key")
-        _, was_created = SubTask.objects.update_or_create(key=key, defaults=fields)
-        created += was_created
-        updated += not was_created
-    leftovers = SubTask.objects.filter(order__gte=offset)
-    if leftovers.exists():
-        # Keys come from the vocabulary, so this only happens if it changed under old data.
-        raise ContentError(
-            f"content: existing sub-task {leftovers.first().key!r} is not in the file"  # type: ignore[union-attr]
-        )
-    return LoadResult(created=created, updated=updated)
-
-
-def load_content_file(path: Path = DEFAULT_CONTENT_PATH, *, if_empty: bool = False) -> LoadResult:
-    if if_empty and SubTask.objects.exists():
-        return LoadResult(created=0, updated=0, skipped=True)
-    return load_content(read_content_file(path), if_empty=if_empty)
+        with transaction.atomic():
+            attempt = QuizAttempt.objects.create(worker=worker, number=number)
+            _draw(attempt)
+            return attempt
+    except IntegrityError:
+        return QuizAttempt.objects.get(worker=worker, number=number)
 
 
 # --- The quiz -------------------------------------------------------------------------------
@@ -254,43 +141,61 @@ def check_in_training(worker: Worker) -> None:
 
 
 def open_first_attempt(worker: Worker) -> QuizAttempt:
-    """The worker's open attempt; the first one is created on their first visit."""
+    """The worker's open attempt; the first one is created (and drawn) on their first visit."""
     check_in_training(worker)
     attempt = worker.quiz_attempts.filter(submitted_at__isnull=True).order_by("-number").first()
-    if attempt is not None:
-        return attempt
-    if worker.quiz_attempts.exists():
-        raise AttemptClosed("Your attempt was submitted.")
-    try:
+    if attempt is None:
+        if worker.quiz_attempts.exists():
+            raise AttemptClosed("Your attempt was submitted.")
+        return _create_attempt(worker, 1)
+    if attempt.drawn.count() < SubTask.objects.count():
+        # Sub-tasks loaded after the attempt opened get their items now.
         with transaction.atomic():
-            return QuizAttempt.objects.create(worker=worker, number=1)
-    except IntegrityError:
-        # Another tab created it a moment ago.
-        return QuizAttempt.objects.get(worker=worker, number=1)
+            locked = QuizAttempt.objects.select_for_update().get(pk=attempt.pk)
+            _draw(locked)
+    return attempt
 
 
-def answer_question(worker: Worker, subtask: SubTask, option: Any) -> QuizAnswer:
-    """Grade the worker's first answer to one question in their open attempt."""
-    check_in_training(worker)
+def _parse_position(option: Any, drawn: AttemptItem) -> int:
     if isinstance(option, bool) or not isinstance(option, int):
         raise InvalidAnswer("Choose one of the options.")
-    if not 0 <= option < len(subtask.options):
+    if not 0 <= option < len(drawn.option_order):
         raise InvalidAnswer(
-            f"Option {option} does not exist; choose 0 to {len(subtask.options) - 1}."
+            f"Option {option} does not exist; choose 0 to {len(drawn.option_order) - 1}."
         )
+    return option
+
+
+def answer_question(
+    worker: Worker, subtask: SubTask, option: Any, *, item_key: str | None = None
+) -> QuizAnswer:
+    """Grade the worker's first answer to one question of their open attempt.
+
+    `option` is a place in the shown (shuffled) list of options; `item_key`, when given, is the
+    item the worker's page showed, so an answer from a page of an earlier attempt is refused
+    instead of being counted against another question.
+    """
+    check_in_training(worker)
     with transaction.atomic():
         attempt = open_first_attempt(worker)
         # Lock the attempt so a submission in another tab cannot slip between check and insert.
         attempt = QuizAttempt.objects.select_for_update().get(pk=attempt.pk)
         if not attempt.is_open:
             raise AttemptClosed("This attempt was already submitted.")
+        drawn = attempt.drawn.select_related("item").get(subtask=subtask)
+        if item_key is not None and item_key != drawn.item.key:
+            raise StaleQuestion(
+                "This question is no longer the one in your attempt; reload the page."
+            )
+        chosen = drawn.option_order[_parse_position(option, drawn)]
         try:
             with transaction.atomic():
                 return QuizAnswer.objects.create(
                     attempt=attempt,
                     subtask=subtask,
-                    option=option,
-                    is_correct=option == subtask.correct_option,
+                    item=drawn.item,
+                    option=chosen,
+                    is_correct=chosen == drawn.item.correct_option,
                 )
         except IntegrityError:
             raise AlreadyAnswered(
@@ -310,11 +215,27 @@ def _attempts_left(worker: Worker) -> int:
     return max(worker.run.quiz_max_attempts - used, 0)
 
 
+def _grade(locked: Worker, attempt: QuizAttempt) -> tuple[bool, int]:
+    """Close the attempt with its grade; (passed, attempts left)."""
+    total = attempt.drawn.count()
+    answers = list(attempt.answers.all())
+    if len(answers) < total:
+        left = total - len(answers)
+        raise AttemptIncomplete(f"Please answer every question first ({left} left).")
+    wrong = sum(1 for answer in answers if not answer.is_correct)
+    passed = wrong <= locked.run.quiz_max_wrong
+    claimed = QuizAttempt.objects.filter(pk=attempt.pk, submitted_at__isnull=True).update(
+        submitted_at=timezone.now(), wrong_count=wrong, passed=passed
+    )
+    if not claimed:
+        raise AttemptClosed("This attempt was already submitted.")
+    return passed, _attempts_left(locked)
+
+
 def submit_attempt(worker: Worker) -> SubmitResult:
     """Grade the open attempt; qualify the worker, or fail them for good on the last attempt."""
     check_in_training(worker)
-    total = SubTask.objects.count()
-    if total == 0:
+    if not SubTask.objects.exists():
         raise TutorialUnavailable("The training is not available yet.")
     with transaction.atomic():
         # One submission per worker at a time: the row lock serializes tabs (PostgreSQL);
@@ -324,19 +245,7 @@ def submit_attempt(worker: Worker) -> SubmitResult:
         attempt = locked.quiz_attempts.filter(submitted_at__isnull=True).first()
         if attempt is None:
             raise AttemptClosed("This attempt was already submitted.")
-        answers = list(attempt.answers.all())
-        if len(answers) < total:
-            raise AttemptIncomplete(
-                f"Please answer every question first ({total - len(answers)} left)."
-            )
-        wrong = sum(1 for answer in answers if not answer.is_correct)
-        passed = wrong <= locked.run.quiz_max_wrong
-        claimed = QuizAttempt.objects.filter(pk=attempt.pk, submitted_at__isnull=True).update(
-            submitted_at=timezone.now(), wrong_count=wrong, passed=passed
-        )
-        if not claimed:
-            raise AttemptClosed("This attempt was already submitted.")
-        attempts_left = _attempts_left(locked)
+        passed, attempts_left = _grade(locked, attempt)
         if passed:
             Worker.objects.filter(pk=locked.pk).update(
                 qualification=Worker.Qualification.QUALIFIED, qualified_at=timezone.now()
@@ -353,7 +262,7 @@ def submit_attempt(worker: Worker) -> SubmitResult:
 
 
 def start_next_attempt(worker: Worker) -> QuizAttempt:
-    """Open a new attempt (answers start empty) after a failed one, within the run's limit."""
+    """Open a new attempt, with fresh items and option orders, within the run's limit."""
     check_in_training(worker)
     with transaction.atomic():
         locked = Worker.objects.select_for_update().select_related("run").get(pk=worker.pk)
@@ -364,9 +273,5 @@ def start_next_attempt(worker: Worker) -> QuizAttempt:
         used = locked.quiz_attempts.count()
         if used >= locked.run.quiz_max_attempts:
             raise NoAttemptsLeft("You have used every attempt.")
-        try:
-            with transaction.atomic():
-                return QuizAttempt.objects.create(worker=locked, number=used + 1)
-        except IntegrityError:
-            # Defensive: the unique (worker, number) constraint is the last line of defence.
-            return QuizAttempt.objects.get(worker=locked, number=used + 1)
+        # The unique (worker, number) constraint is the last line of defence.
+        return _create_attempt(locked, used + 1)

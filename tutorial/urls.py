@@ -28,5 +28,6 @@ urlpatterns = [
     path("submit/", views.submit, name="submit"),
     path("result/", views.result, name="result"),
     path("retry/", views.retry, name="retry"),
+    path("review/", views.review, name="review"),
     path("funnel/", views.funnel, name="funnel"),
 ]

@@ -27,12 +27,14 @@ def _unavailable(request: HttpRequest) -> HttpResponse:
     return render(request, "tutorial/unavailable.html", status=503)
 
 
-def _ensure_attempt(worker: Worker) -> HttpResponse | None:
+def _ensure_attempt(request: HttpRequest, worker: Worker) -> HttpResponse | None:
     """Open the first attempt on the first visit; after a failed one, go to the result page."""
     try:
         services.open_first_attempt(worker)
     except services.AttemptClosed:
         return redirect("tutorial:result")
+    except services.TutorialUnavailable:
+        return _unavailable(request)
     return None
 
 
@@ -42,7 +44,7 @@ def _open_attempt(request: HttpRequest, worker: Worker) -> HttpResponse | None:
         return response
     if not selectors.subtasks():
         return _unavailable(request)
-    return _ensure_attempt(worker)
+    return _ensure_attempt(request, worker)
 
 
 def _progress_context(progress: selectors.Progress, current: int | None) -> dict[str, object]:
@@ -63,7 +65,7 @@ def index(request: HttpRequest, worker: Worker) -> HttpResponse:
 
 
 def _parse_option(raw: str | None) -> int | None:
-    """A posted option index: a few ASCII digits (str.isdigit also takes "²", which int refuses)."""
+    """A posted option place: a few ASCII digits (str.isdigit also takes "²", which int refuses)."""
     value = (raw or "").strip()
     if not (value.isascii() and value.isdigit()) or len(value) > 3:
         return None
@@ -76,8 +78,8 @@ def _answer(request: HttpRequest, worker: Worker, item: SubTask, number: int) ->
     try:
         if option is None:
             raise services.InvalidAnswer("Please choose one of the options before checking.")
-        services.answer_question(worker, item, option)
-    except services.AlreadyAnswered as exc:
+        services.answer_question(worker, item, option, item_key=request.POST.get("item"))
+    except (services.AlreadyAnswered, services.StaleQuestion) as exc:
         messages.info(request, str(exc))
         return redirect("tutorial:subtask", number=number)
     except services.AttemptClosed:
@@ -97,7 +99,7 @@ def subtask(request: HttpRequest, worker: Worker, number: int) -> HttpResponse:
         if not selectors.subtasks():
             return _unavailable(request)
         raise Http404("No such part of the tutorial.")
-    if (response := _ensure_attempt(worker)) is not None:
+    if (response := _ensure_attempt(request, worker)) is not None:
         return response
     error = _answer(request, worker, item, number) if request.method == "POST" else ""
     if isinstance(error, HttpResponse):
@@ -126,11 +128,15 @@ def _submit(request: HttpRequest, worker: Worker) -> HttpResponse | str:
         return redirect("tutorial:result")
     if result.passed:
         messages.success(
-            request, "You passed the training. Thank you! You can now chat as a supporter."
+            request,
+            "You passed the training. Thank you! You can now chat as a supporter. "
+            "While you wait, you can look at the right answers (link below).",
         )
-    elif result.attempts_left:
+        return redirect(stage_url(worker))
+    if result.attempts_left:
         return redirect("tutorial:result")
-    return redirect(stage_url(worker))
+    # The last attempt is used up: the right answers can be shown now.
+    return redirect("tutorial:review")
 
 
 @worker_required
@@ -142,15 +148,13 @@ def submit(request: HttpRequest, worker: Worker) -> HttpResponse:
     if isinstance(error, HttpResponse):
         return error
     progress = selectors.progress(worker)
-    # No grade before the attempt is submitted: a count of wrong answers, watched after each
-    # answer, would tell which answers were right.
     context = {**_progress_context(progress, progress.answered), "error": error, "review": True}
     return render(request, "tutorial/submit.html", context, status=400 if error else 200)
 
 
 @worker_required
 def result(request: HttpRequest, worker: Worker) -> HttpResponse:
-    """After a failed attempt with attempts left: the score and a way to try again."""
+    """After a failed attempt with attempts left: which parts were not right, and a retry."""
     if (response := _not_in_training(worker)) is not None:
         return response
     progress = selectors.progress(worker)
@@ -169,7 +173,25 @@ def retry(request: HttpRequest, worker: Worker) -> HttpResponse:
     except services.NoAttemptsLeft as exc:
         messages.error(request, str(exc))
         return redirect("tutorial:result")
+    except services.TutorialUnavailable:
+        return _unavailable(request)
     return redirect("tutorial:subtask", number=1)
+
+
+@worker_required
+def review(request: HttpRequest, worker: Worker) -> HttpResponse:
+    """Every item of the worker's attempts with the right answers, once none can be used."""
+    if not selectors.may_review(worker):
+        if worker.is_in_training:
+            messages.info(request, "The right answers are shown when your training is over.")
+            return redirect("tutorial:index")
+        return redirect(stage_url(worker))
+    context = {
+        "attempts": selectors.review(worker),
+        "passed": worker.is_qualified,
+        "continue_url": stage_url(worker),
+    }
+    return render(request, "tutorial/review.html", context)
 
 
 @staff_member_required

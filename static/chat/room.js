@@ -9,6 +9,8 @@ const partnerRole = role === "seeker" ? "supporter" : "seeker";
 const $ = (id) => document.getElementById(id);
 
 const log = $("messages");
+// The scrolling container around the list (role=log).
+const logBox = $("log");
 const turnsEl = $("turns");
 const elapsedEl = $("elapsed");
 const connEl = $("conn");
@@ -21,6 +23,9 @@ const endBtn = $("end");
 const reportBtn = $("report");
 const leaveBtn = $("leave");
 const leaveDialog = $("leave-dialog");
+const endDialog = $("end-dialog");
+const picker = $("strategy-picker");
+const feedbackAnnounce = $("feedback-announce");
 const feedbackForm = $("feedback");
 const helpEl = $("strategy-help");
 const endHint = $("end-hint");
@@ -128,8 +133,18 @@ function bubble({ id, speaker, text, strategy, sentAt, seq }) {
 }
 
 function scrollToEnd() {
-  log.scrollTop = log.scrollHeight;
+  logBox.scrollTop = logBox.scrollHeight;
 }
+
+// The log keeps showing the latest message when it gets shorter (a panel opens under it, the
+// phone's keyboard comes up), unless the reader had scrolled up: judged with the height it had
+// before, since shrinking leaves scrollTop where it was.
+let logHeight = logBox.clientHeight;
+new ResizeObserver(() => {
+  const before = logHeight;
+  logHeight = logBox.clientHeight;
+  if (logHeight < before && logBox.scrollTop + before >= logBox.scrollHeight - 24) scrollToEnd();
+}).observe(logBox);
 
 function renderMessage(frame) {
   if (seen.has(frame.seq)) return;
@@ -233,11 +248,11 @@ function chosenStrategy() {
   return checked ? checked.value : null;
 }
 
+// Send is enabled as soon as there is text; a supporter without a strategy is told why
+// nothing was sent (submitMessage).
 function canSend() {
   if (ended || !textEl) return false;
-  if (!textEl.value.trim()) return false;
-  if (role === "supporter" && !chosenStrategy()) return false;
-  return true;
+  return textEl.value.trim() !== "";
 }
 
 function showStrategyHelp(name) {
@@ -271,10 +286,16 @@ function resetStrategy() {
     p.textContent = "Pick the strategy of your next message.";
     helpEl.append(p);
   }
+  picker?.dispatchEvent(new CustomEvent("strategy-reset"));
 }
 
 function submitMessage() {
   if (!canSend()) return;
+  if (role === "supporter" && !chosenStrategy()) {
+    // Nothing is sent; room-controls.js says why and moves focus to the strategies.
+    picker?.dispatchEvent(new CustomEvent("strategy-needed"));
+    return;
+  }
   const item = { id: crypto.randomUUID(), text: textEl.value };
   if (role === "supporter") item.strategy = chosenStrategy();
   pending.push(item);
@@ -350,14 +371,27 @@ function showEnded(frame) {
   next.focus();
 }
 
+// The prompt takes focus (its first star, announced with the question), except from a seeker
+// in the middle of typing a message: she is told it is there instead, and keeps typing. The
+// same prompt again (sent after a reconnect) changes nothing on the page.
 function askFeedback(prompt) {
   if (!feedbackForm) return;
+  if (prompt === openPrompt && !feedbackForm.hidden) return;
   openPrompt = prompt;
-  feedbackForm.querySelectorAll("input[name=score]").forEach((i) => {
+  const stars = [...feedbackForm.querySelectorAll("input[name=score]")];
+  stars.forEach((i) => {
     i.checked = false;
   });
   $("feedback-send").disabled = true;
   feedbackForm.hidden = false;
+  const typing = document.activeElement === textEl && textEl.value.trim() !== "";
+  feedbackAnnounce.textContent = "";
+  if (typing) {
+    feedbackAnnounce.textContent =
+      "Your supporter asks: do those messages help you feel better? The stars are above the message box.";
+  } else {
+    stars[0].focus();
+  }
 }
 
 // --- The socket ------------------------------------------------------------------------------
@@ -389,7 +423,12 @@ function handle(frame) {
       askFeedback(frame.prompt);
       break;
     case "feedback_ack":
-      if (feedbackForm) feedbackForm.hidden = true;
+      if (feedbackForm) {
+        // The stars go away: focus returns to the message box rather than to nowhere.
+        const hadFocus = feedbackForm.contains(document.activeElement);
+        feedbackForm.hidden = true;
+        if (hadFocus) textEl.focus();
+      }
       openPrompt = null;
       showNotice("Thank you — your rating is saved.", "ok");
       setTimeout(() => {
@@ -559,12 +598,21 @@ if (feedbackForm) {
   });
 }
 
-endBtn?.addEventListener("click", () => endWith("finished"));
+// Ending and leaving each ask first. The answer is cleared before every opening: Escape
+// closes a dialog without one, and must not repeat an earlier "End now".
+function confirmThen(dialog, answer, reason) {
+  dialog.addEventListener("close", () => {
+    if (dialog.returnValue === answer) endWith(reason);
+  });
+  return () => {
+    dialog.returnValue = "";
+    dialog.showModal();
+  };
+}
+
+if (endBtn) endBtn.addEventListener("click", confirmThen(endDialog, "end", "finished"));
 reportBtn?.addEventListener("click", () => endWith("partner_unresponsive"));
-leaveBtn?.addEventListener("click", () => leaveDialog.showModal());
-leaveDialog?.addEventListener("close", () => {
-  if (leaveDialog.returnValue === "leave") endWith("leave");
-});
+if (leaveBtn) leaveBtn.addEventListener("click", confirmThen(leaveDialog, "leave", "leave"));
 
 setInterval(() => {
   refreshControls();

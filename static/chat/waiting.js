@@ -15,8 +15,28 @@ function format(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+// What a screen reader hears: the minutes as they pass, and where the page is going.
+const statusEl = document.getElementById("waiting-status");
+let minutesSaid = 0;
+
+function say(text) {
+  statusEl.textContent = text;
+}
+
 function tick() {
-  waitedEl.textContent = format((Date.now() - startedAt) / 1000);
+  const seconds = (Date.now() - startedAt) / 1000;
+  waitedEl.textContent = format(seconds);
+  const minutes = Math.floor(seconds / 60);
+  if (minutes > minutesSaid) {
+    minutesSaid = minutes;
+    say(`You have waited ${minutes} minute${minutes === 1 ? "" : "s"}. Still looking for a partner.`);
+  }
+}
+
+// An alert is spoken when its text changes: the same problem at every poll is said once.
+function showError(text) {
+  if (errorEl.hidden || errorEl.textContent !== text) errorEl.textContent = text;
+  errorEl.hidden = false;
 }
 
 async function poll() {
@@ -29,21 +49,20 @@ async function poll() {
     });
     const body = await response.json();
     if (!response.ok) {
-      errorEl.textContent = body.message || "Something went wrong.";
-      errorEl.hidden = false;
+      showError(body.message || "Something went wrong.");
       return;
     }
     errorEl.hidden = true;
     startedAt = Date.now() - body.waited_s * 1000;
     if (body.state !== "waiting") {
       leaving = true;
+      say(body.state === "matched" ? "A partner is ready. Opening the chat…" : "Moving on…");
       window.location.assign(body.next_url);
       return;
     }
   } catch (err) {
     // A dropped request is retried by the next poll; tell the worker only if it persists.
-    errorEl.textContent = "Connection problem — retrying…";
-    errorEl.hidden = false;
+    showError("Connection problem — retrying…");
   }
   setTimeout(poll, POLL_MS);
 }

@@ -1,6 +1,7 @@
-// Progressive enhancement for a tutorial part: save the answer through the API and say so in
-// place, announced by the page's live region. Without JavaScript, or when anything
-// unexpected happens, the plain form post does the same job on the server.
+// Progressive enhancement for a tutorial part: save the answer through the API and show the
+// feedback in place (right or not, and the explanation), announced by the page's live region.
+// Without JavaScript, or when anything unexpected happens, the plain form post does the same
+// job on the server and renders the same feedback.
 
 const form = document.querySelector("form[data-answer-url]");
 
@@ -9,40 +10,50 @@ function csrfToken() {
   return field ? field.value : "";
 }
 
-function tag(text, extra) {
-  const span = document.createElement("span");
-  span.className = `tut-tag ${extra}`.trim();
-  span.textContent = text;
-  return span;
+function paragraph(className, text) {
+  const p = document.createElement("p");
+  p.className = className;
+  p.textContent = text;
+  return p;
 }
 
-function showResult(result) {
-  // The API says only which option was saved: the grade comes with the submitted attempt.
+function markChoice(option) {
   const fieldset = form.querySelector("fieldset");
   fieldset.disabled = true;
   fieldset.classList.add("tut-answered");
   fieldset.removeAttribute("aria-describedby");
   form.querySelector("#option-error")?.remove();
-  form.querySelectorAll("li").forEach((item, index) => {
-    if (index !== result.option) return;
-    item.classList.add("is-chosen");
-    const tags = document.createElement("span");
-    tags.className = "tut-tags";
-    tags.append(tag("Your answer", ""));
-    item.querySelector("label span").append(" ", tags);
-  });
+  const item = form.querySelectorAll("li")[option];
+  if (!item) return;
+  item.classList.add("is-chosen");
+  const tags = document.createElement("span");
+  tags.className = "tut-tags";
+  const tag = document.createElement("span");
+  tag.className = "tut-tag";
+  tag.textContent = "Your answer";
+  tags.append(tag);
+  item.querySelector("label span").append(" ", tags);
+}
+
+function showResult(result) {
+  // The API says whether the answer was right and explains the concept; the right option
+  // itself stays on the server until the training is over.
+  markChoice(result.option);
   form.querySelector(".tut-note")?.remove();
   form.querySelector(".actions")?.remove();
 
   const region = document.getElementById("result");
-  region.className = "tut-result is-saved";
-  const verdict = document.createElement("p");
-  verdict.className = "tut-verdict";
-  verdict.textContent = "Answer saved.";
-  const next = document.createElement("p");
-  next.textContent =
-    "Your answers are graded when you submit the attempt; you then learn how many were right.";
-  region.replaceChildren(verdict, next);
+  region.className = `tut-result ${result.correct ? "is-right" : "is-not-right"}`;
+  let note = "Your first answer counts.";
+  if (!result.correct) {
+    note +=
+      " The right option is not shown while you may still take an attempt; a new attempt asks a different question on this part.";
+  }
+  region.replaceChildren(
+    paragraph("tut-verdict", result.correct ? "Right." : "Not right."),
+    paragraph("tut-explanation", result.explanation),
+    paragraph("muted tut-note", note),
+  );
   region.focus();
   const count = document.getElementById("answered-count");
   if (count) count.textContent = String(Number(count.textContent) + 1);
@@ -55,17 +66,18 @@ if (form) {
     event.preventDefault();
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
+    const item = form.querySelector("input[name=item]");
     try {
       const response = await fetch(form.dataset.answerUrl, {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-        body: JSON.stringify({ option: Number(checked.value) }),
+        body: JSON.stringify({ option: Number(checked.value), item: item ? item.value : undefined }),
       });
       if (!response.ok) throw new Error(`status ${response.status}`);
       showResult(await response.json());
     } catch {
-      form.submit(); // the server decides (already answered, attempt closed, ...)
+      form.submit(); // the server decides (already answered, attempt closed, old page, ...)
     }
   });
 }

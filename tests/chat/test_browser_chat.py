@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,23 @@ def _confirmed(page: Page) -> Any:
     return page.locator("#messages li.msg:not(.draft)")
 
 
+def choose_strategy(page: Page, name: str) -> None:
+    """Pick the strategy of the next message as a supporter does, at any width: on a phone the
+    chips sit behind the "Strategy: …" toggle, which is opened first."""
+    toggle = page.get_by_role("button", name=re.compile(r"^Strategy:"))
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+    page.get_by_role("radio", name=name, exact=True).check()
+
+
+def end_conversation(seeker: Page) -> None:
+    """The seeker's End conversation, confirmed in its dialog."""
+    seeker.get_by_role("button", name="End conversation").click()
+    dialog = seeker.get_by_role("dialog", name="End the conversation?")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="End now").click()
+
+
 def _rate(seeker: Page, score: int) -> None:
     panel = seeker.locator("#feedback")
     expect(panel).to_be_visible()
@@ -121,8 +139,18 @@ def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser
 
         send = supporter.get_by_role("button", name="Send", exact=True)
         supporter.locator("#text").fill(f"Supporter line {turn}.")
-        expect(send).to_be_disabled()  # no strategy chosen yet
-        supporter.get_by_role("radio", name=STRATEGIES[turn], exact=True).check()
+        if turn == 0:
+            # Enter without a strategy sends nothing, says why and goes to the strategies.
+            supporter.locator("#text").press("Enter")
+            expect(supporter.get_by_test_id("strategy-needed")).to_contain_text(
+                "choose the strategy of this message first"
+            )
+            expect(supporter.get_by_role("radio", name="Question", exact=True)).to_be_focused()
+            expect(supporter.locator("#messages li.msg")).to_have_count(sent)
+            expect(supporter.locator("#text")).to_have_value("Supporter line 0.")
+        choose_strategy(supporter, STRATEGIES[turn])
+        if turn == 0:
+            expect(supporter.get_by_test_id("strategy-needed")).to_be_empty()
         help_panel = supporter.locator("#strategy-help")
         expect(help_panel).to_contain_text(STRATEGIES[turn])
         expect(help_panel).to_contain_text(definitions[STRATEGIES[turn]][:40])
@@ -146,7 +174,7 @@ def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser
             _rate(seeker, score)
             scores.append(score)
         if turn == 3:
-            supporter.get_by_role("radio", name="Reflection of feelings", exact=True).check()
+            choose_strategy(supporter, "Reflection of feelings")
             supporter.locator("#text").fill("It sounds like you feel")
             _shot(supporter, "chat-supporter-desktop")
             supporter.locator("#text").fill("")
@@ -154,7 +182,7 @@ def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser
                 "document.querySelectorAll('input[name=strategy]')"
                 ".forEach(i => { i.checked = false; })"
             )
-            _shot(seeker, "chat-seeker-phone")
+            _shot(seeker, "chat-seeker-phone-midway")
 
     # Text is shown as typed, never as HTML.
     expect(seeker.locator("#messages b")).to_have_count(0)
@@ -171,12 +199,12 @@ def test_it_runs_a_whole_chat_in_two_browsers(asgi_server: str, browser: Browser
     seeker.set_viewport_size({"width": 1280, "height": 900})
     _shot(seeker, "chat-seeker-desktop")
     supporter.set_viewport_size({"width": 390, "height": 844})
-    _shot(supporter, "chat-supporter-phone")
+    _shot(supporter, "chat-supporter-phone-end")
 
     end = seeker.get_by_role("button", name="End conversation")
     expect(end).to_be_enabled()
     expect(seeker.locator("#end-hint")).to_contain_text("You can end the conversation now")
-    end.click()
+    end_conversation(seeker)
     seeker.wait_for_url("**/surveys/post-chat/")
     supporter.wait_for_url("**/surveys/post-chat/")
 
@@ -236,7 +264,7 @@ def test_it_leaves_after_confirmation_and_sends_each_side_on(
     staff.get_by_role("link", name="Watch").click()
     expect(staff.locator("#conn")).to_have_text("live")
     expect(staff.locator("#composer")).to_have_count(0)
-    supporter.get_by_role("radio", name="Question", exact=True).check()
+    choose_strategy(supporter, "Question")
     supporter.locator("#text").fill("What is on your mind today?")
     supporter.get_by_role("button", name="Send", exact=True).click()
     expect(staff.locator(".msg-strategy")).to_have_text(["Question"])

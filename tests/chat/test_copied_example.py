@@ -24,10 +24,6 @@ def _tutorial() -> None:
         definition="Say back the feeling you hear.",
         example_seeker="Work is too much for me.",
         example_supporter=EXAMPLE,
-        question="?",
-        options=["a", "b", "c"],
-        correct_option=0,
-        explanation="-",
     )
     SubTask.objects.create(
         order=2,
@@ -37,10 +33,6 @@ def _tutorial() -> None:
         definition="Greetings and the rest.",
         example_seeker="Hi",
         example_supporter="Hello there!",
-        question="?",
-        options=["a", "b", "c"],
-        correct_option=0,
-        explanation="-",
     )
 
 

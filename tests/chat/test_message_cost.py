@@ -25,10 +25,6 @@ def _example(order: int, key: str, text: str) -> SubTask:
         definition="-",
         example_seeker="Work is too much for me.",
         example_supporter=text,
-        question="?",
-        options=["a", "b", "c"],
-        correct_option=0,
-        explanation="-",
     )
 
 

@@ -291,6 +291,7 @@ def test_it_collects_a_conversation_from_entry_links_to_the_released_file(
         end = seeker.get_by_role("button", name="End conversation")
         expect(end).to_be_enabled()
         end.click()
+        seeker.get_by_role("dialog").get_by_role("button", name="End now").click()
 
         # 5. Both post-chat surveys through the pages, then the final page with 03.
         seeker.wait_for_url("**/surveys/post-chat/")

@@ -114,6 +114,6 @@ def test_no_tutorial_request_is_a_server_error(
         response = sam_client.get(url)
 
     assert response.status_code < 500
-    for answer in QuizAnswer.objects.select_related("subtask"):
-        assert 0 <= answer.option < len(answer.subtask.options)
+    for answer in QuizAnswer.objects.select_related("item"):
+        assert 0 <= answer.option < len(answer.item.options)
     assert len(subtasks) == 11

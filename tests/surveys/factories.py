@@ -12,10 +12,12 @@ from typing import Any
 
 from django.test import Client
 
+from crowd import vocabulary
 from crowd.models import CollectionRun, Worker
 from surveys import services
 from surveys.forms import PreChatForm, SeekerPostChatForm, SupporterPostChatForm
 from surveys.models import PreChatSurvey, SeekerPostChatSurvey, SupporterPostChatSurvey
+from surveys.selectors import PostChatQuestions, conversation_for_post_survey, post_chat_questions
 from tests.cast import Actor
 from tests.crowd.factories import enter
 
@@ -102,19 +104,30 @@ def supporter_post_answers(**overrides: Any) -> dict[str, Any]:
     return answers
 
 
+def _questions(worker: Worker, role: str) -> PostChatQuestions:
+    """The questions the page would put to this worker about their ended conversation."""
+    conversation = conversation_for_post_survey(worker)
+    assert conversation is not None, f"{worker.role} {worker.pk} has no ended conversation"
+    return post_chat_questions(conversation, role)
+
+
 def submit_seeker_post_chat(worker: Worker, **overrides: Any) -> SeekerPostChatSurvey:
-    """The seeker's post-chat answers (validated by the form), stored; she is done."""
-    survey = services.submit_seeker_post_chat(
-        worker, _cleaned(SeekerPostChatForm(seeker_post_answers(**overrides)))
+    """The seeker's post-chat answers (validated by the form the page shows her), stored; she
+    is done. Answers to questions the ending does not ask are dropped, as the page drops them."""
+    form = SeekerPostChatForm(
+        seeker_post_answers(**overrides), questions=_questions(worker, vocabulary.SEEKER)
     )
+    survey = services.submit_seeker_post_chat(worker, _cleaned(form))
     worker.refresh_from_db()
     return survey
 
 
 def submit_supporter_post_chat(worker: Worker, **overrides: Any) -> SupporterPostChatSurvey:
-    """The supporter's post-chat answers (validated by the form), stored; he is done."""
-    survey = services.submit_supporter_post_chat(
-        worker, _cleaned(SupporterPostChatForm(supporter_post_answers(**overrides)))
+    """The supporter's post-chat answers (validated by the form the page shows him), stored; he
+    is done. Answers to questions the ending does not ask are dropped, as the page drops them."""
+    form = SupporterPostChatForm(
+        supporter_post_answers(**overrides), questions=_questions(worker, vocabulary.SUPPORTER)
     )
+    survey = services.submit_supporter_post_chat(worker, _cleaned(form))
     worker.refresh_from_db()
     return survey

@@ -10,7 +10,7 @@ from crowd.models import Worker
 from surveys import services
 from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
 from tests.cast import ALICE, CAROL, DAVE
-from tests.chat.factories import end, make_pair
+from tests.chat.factories import end, make_pair, say
 from tests.crowd.factories import device_of, enter, quick_run, use_device
 from tests.surveys.factories import seeker_post_answers, supporter_post_answers
 
@@ -21,6 +21,8 @@ pytestmark = pytest.mark.django_db
 def finished_chat(alice_client: Client, bob_client: Client) -> Conversation:
     """Alice (seeker) and Bob (supporter) chatted, and Alice ended it after the minimum."""
     pair = make_pair(quick_run(), seeker_client=alice_client, supporter_client=bob_client)
+    say(pair, pair.seeker, "I lost my job and I am scared.")
+    say(pair, pair.supporter, "That sounds frightening. What happened?")
     end(pair, pair.seeker, "finished")
     pair.conversation.refresh_from_db()
     return pair.conversation
@@ -122,6 +124,8 @@ def test_it_never_lets_a_worker_of_another_conversation_answer_for_this_one(
     assert not SeekerPostChatSurvey.objects.exists()
 
     # Once her own chat has ended, what she sends is stored on her own conversation only.
+    say(other, other.seeker, "My sister stopped talking to me.")
+    say(other, other.supporter, "I am sorry. When did it start?")
     end(other, other.seeker, "finished")
     carol_client.post(
         "/surveys/post-chat/",

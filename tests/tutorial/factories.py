@@ -3,8 +3,8 @@
 `tutorial.services.answer_question` grades each answer and `submit_attempt` passes the
 supporter (qualified, into the waiting room) or, on the last attempt, fails them for good
 (status 00). The content is the real tutorial (tutorial/content), loaded if none is there yet;
-a test that made its own sub-tasks is quizzed on those. Page-level answering (form posts) is in
-tests/tutorial/helpers.py.
+a test that made its own sub-tasks is quizzed on those, with the file's item banks for them.
+Page-level answering (form posts) is in tests/tutorial/helpers.py.
 """
 
 from __future__ import annotations
@@ -17,27 +17,35 @@ from crowd.models import CollectionRun, Worker
 from tests.cast import Actor
 from tests.crowd.factories import enter
 from tutorial import services
-from tutorial.models import SubTask
+from tutorial.models import AttemptItem, SubTask
 
 
 def load_content() -> list[SubTask]:
-    """The tutorial's sub-tasks, loaded from the real content file when none exist yet."""
+    """The tutorial's sub-tasks, loaded from the real content file when none exist yet.
+
+    Sub-tasks a test made itself keep their text and get the file's quiz items (by key).
+    """
     services.load_content_file(if_empty=True)
     return list(SubTask.objects.order_by("order"))
 
 
-def _option(subtask: SubTask, *, right: bool) -> int:
-    return subtask.correct_option if right else (subtask.correct_option + 1) % len(subtask.options)
+def _place(drawn: AttemptItem, *, right: bool) -> int:
+    """Where the right option (or the one after it) appears on the worker's page."""
+    place = drawn.shown_position(drawn.item.correct_option)
+    return place if right else (place + 1) % len(drawn.option_order)
 
 
 def answer(
     worker: Worker, wrong_parts: Collection[int] = (), *, parts: Collection[int] | None = None
 ) -> None:
     """Answer the open attempt's questions (1-based `parts`, default all); `wrong_parts` wrong."""
-    for number, subtask in enumerate(load_content(), start=1):
+    load_content()
+    attempt = services.open_first_attempt(worker)
+    shown = attempt.drawn.select_related("item", "subtask").order_by("subtask__order")
+    for number, drawn in enumerate(shown, start=1):
         if parts is None or number in parts:
             services.answer_question(
-                worker, subtask, _option(subtask, right=number not in wrong_parts)
+                worker, drawn.subtask, _place(drawn, right=number not in wrong_parts)
             )
 
 

@@ -15,13 +15,13 @@ from tests.cast import FRANK, SAM
 from tests.crowd.factories import enter, rejoin
 from tests.tutorial.helpers import answer_all, right
 from tutorial import services
-from tutorial.models import QuizAnswer, QuizAttempt
+from tutorial.models import AttemptItem, QuizAnswer, QuizAttempt
 
 
-def _fail_for_good(client: Client, content) -> Worker:
+def _fail_for_good(client: Client) -> Worker:
     frank = enter(FRANK, client=client)
     for _ in range(2):
-        answer_all(client, content, wrong_parts=frozenset({4}))
+        answer_all(client, wrong_parts={4})
         client.post("/tutorial/submit/")
         client.post("/tutorial/retry/")
     frank.refresh_from_db()
@@ -30,7 +30,7 @@ def _fail_for_good(client: Client, content) -> Worker:
 
 @pytest.mark.django_db
 def test_it_refuses_a_retake_after_the_last_attempt_from_any_session(frank_client, content) -> None:
-    frank = _fail_for_good(frank_client, content)
+    frank = _fail_for_good(frank_client)
     assert frank.status_code == StatusCode.FAILED_TRAINING
 
     new_tab = rejoin(Client(), frank)  # a new session from his study link
@@ -59,7 +59,7 @@ def test_it_never_opens_more_attempts_than_the_run_allows(frank_client, content,
     client = frank_client
     frank = enter(FRANK, client=client)
     for _ in range(3):
-        answer_all(client, content, wrong_parts=frozenset({1}))
+        answer_all(client, wrong_parts={1})
         client.post("/tutorial/submit/")
         frank.refresh_from_db()
         if frank.stage == Worker.Stage.TUTORIAL:
@@ -103,7 +103,7 @@ def _race(worker_pk: int, action: Callable[[Worker], Any], tabs: int = 4) -> lis
 def test_it_grades_an_attempt_once_when_tabs_submit_together(frank_client, content) -> None:
     client = frank_client
     frank = enter(FRANK, client=client)
-    answer_all(client, content, wrong_parts=frozenset({2}))
+    answer_all(client, wrong_parts={2})
 
     outcomes = _race(frank.pk, services.submit_attempt)
 
@@ -120,7 +120,7 @@ def test_it_grades_an_attempt_once_when_tabs_submit_together(frank_client, conte
 def test_it_opens_one_new_attempt_when_tabs_retry_together(frank_client, content) -> None:
     client = frank_client
     frank = enter(FRANK, client=client)
-    answer_all(client, content, wrong_parts=frozenset({2}))
+    answer_all(client, wrong_parts={2})
     client.post("/tutorial/submit/")
 
     outcomes = _race(frank.pk, services.start_next_attempt)
@@ -137,11 +137,25 @@ def test_it_keeps_one_answer_when_tabs_answer_together(sam_client, content) -> N
     client = sam_client
     sam = enter(SAM, client=client)
     client.get("/tutorial/")  # opens attempt 1
+    place = right(sam, 1)
 
-    outcomes = _race(sam.pk, lambda w: services.answer_question(w, content[0], right(content[0])))
+    outcomes = _race(sam.pk, lambda w: services.answer_question(w, content[0], place))
 
     assert len([o for o in outcomes if isinstance(o, QuizAnswer)]) == 1
     assert all(
         isinstance(o, services.AlreadyAnswered) for o in outcomes if not isinstance(o, QuizAnswer)
     )
     assert QuizAnswer.objects.filter(attempt__worker=sam).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_draws_one_first_attempt_when_tabs_open_it_together(sam_client, content) -> None:
+    sam = enter(SAM, client=sam_client)
+
+    outcomes = _race(sam.pk, services.open_first_attempt)
+
+    assert {o.pk for o in outcomes if isinstance(o, QuizAttempt)} == {
+        QuizAttempt.objects.get(worker=sam).pk
+    }
+    # One draw per part, whichever tab won: never a second set of items for the same attempt.
+    assert AttemptItem.objects.filter(attempt__worker=sam).count() == 11

@@ -19,10 +19,10 @@ def test_it_qualifies_only_supporters_who_passed(
     alice = enter(ALICE, client=alice_client)
     assert not bob.is_qualified_supporter and not alice.is_qualified_supporter
 
-    answer_all(bob_client, content)
+    answer_all(bob_client)
     bob_client.post("/tutorial/submit/")
     for _ in range(2):
-        answer_all(frank_client, content, wrong_parts=frozenset({1}))
+        answer_all(frank_client, wrong_parts={1})
         frank_client.post("/tutorial/submit/")
         frank_client.post("/tutorial/retry/")
 
