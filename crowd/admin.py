@@ -23,13 +23,14 @@ _SITE_PARAMETERS = {
         "PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
     ),
     "mturk": "",
+    "other": "participant=<ID>",
 }
 
 
 def entry_links(start_url: str, run: CollectionRun) -> list[tuple[str, str, str]]:
     """(site, role, link) for every site the run takes and both roles, ready to copy."""
     links = []
-    for provider in (Worker.Provider.PROLIFIC, Worker.Provider.MTURK):
+    for provider in Worker.Provider:
         if not run.accepts(provider):
             continue
         for role in ("supporter", "seeker"):
@@ -134,10 +135,11 @@ class CollectionRunAdmin(admin.ModelAdmin):
             "Return to the crowd site",
             {
                 "fields": (
-                    ("accepts_prolific", "accepts_mturk"),
+                    ("accepts_prolific", "accepts_mturk", "accepts_other"),
                     "prolific_completion_url",
                     "site_completion_codes",
                     "mturk_sandbox",
+                    "other_return_url",
                 ),
                 "description": (
                     "Each worker goes back to the site they came from. Prolific: a URL with "

@@ -101,6 +101,18 @@ def parse_entry_link(params: Mapping[str, str]) -> EntryLink:
             run_name=run_name,
             mturk_submit_to=_submit_host(params),
         )
+    if "participant" in params:
+        # Any other site: its own id for the person, and optionally a study and a session.
+        return EntryLink(
+            role=role,
+            provider=Worker.Provider.OTHER,
+            external_id=_clean_id(params, "participant", required=True),
+            study_id=_clean_id(params, "study", required=False),
+            assignment_id=_clean_id(params, "session", required=False),
+            hit_id="",
+            run_name=run_name,
+        )
     raise EntryLinkError(
-        "The link carries no worker id (PROLIFIC_PID for Prolific, workerId for MTurk)."
+        "The link carries no worker id (PROLIFIC_PID for Prolific, workerId for MTurk, "
+        "participant for other sites)."
     )

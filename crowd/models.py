@@ -35,6 +35,8 @@ def demo_run_fields() -> dict[str, Any]:
         "study": DEMO_STUDY,
         "researcher_name": "The ESC Platform demo",
         "researcher_contact": "the staff who set up this installation",
+        # Anyone may try it from a plain link (`participant=...`), no crowd site needed.
+        "accepts_other": True,
     }
 
 
@@ -132,6 +134,9 @@ class CollectionRun(models.Model):
     # (docs/operations.md, "Returning to the crowd site").
     accepts_prolific = models.BooleanField(default=True)
     accepts_mturk = models.BooleanField(default=True)
+    # Any other site: a generic link (`participant=ID`) and, if set, a return URL with "{code}".
+    accepts_other = models.BooleanField(default=False)
+    other_return_url = models.CharField(max_length=500, blank=True)
     # Prolific: "{code}" (and "{status}") are filled in; blank shows the code only.
     prolific_completion_url = models.CharField(
         max_length=500,
@@ -151,7 +156,12 @@ class CollectionRun(models.Model):
         return self.name
 
     def accepts(self, provider: str) -> bool:
-        return {"prolific": self.accepts_prolific, "mturk": self.accepts_mturk}.get(provider, False)
+        accepted = {
+            "prolific": self.accepts_prolific,
+            "mturk": self.accepts_mturk,
+            "other": self.accepts_other,
+        }
+        return accepted.get(provider, False)
 
     @classmethod
     def get_default(cls) -> CollectionRun:
@@ -208,6 +218,7 @@ class Worker(models.Model):
     class Provider(models.TextChoices):
         PROLIFIC = "prolific", "Prolific"
         MTURK = "mturk", "Amazon Mechanical Turk"
+        OTHER = "other", "Another site (generic link)"
 
     class Stage(models.TextChoices):
         CONSENT = "consent", "Reading the consent page"

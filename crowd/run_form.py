@@ -199,7 +199,12 @@ class CollectionRunForm(forms.ModelForm):
                 'A Prolific completion URL must contain "{code}", e.g. '
                 "https://app.prolific.com/submissions/complete?cc={code}",
             )
-        if not data.get("accepts_prolific") and not data.get("accepts_mturk"):
+        other = data.get("other_return_url") or ""
+        if other and "{code}" not in other:
+            self.add_error(
+                "other_return_url", 'A return URL must contain "{code}" (the completion code).'
+            )
+        if not any(data.get(f"accepts_{site}") for site in ("prolific", "mturk", "other")):
             self.add_error("accepts_prolific", "A run must take workers from at least one site.")
 
     def _check_codes_before_opening(self, data: dict[str, Any]) -> None:

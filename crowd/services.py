@@ -303,10 +303,14 @@ def completion_code_for(worker: Worker) -> str:
 
 
 def completion_url_for(worker: Worker) -> str:
-    """A Prolific worker's return link ("{code}" and "{status}" filled in), or "" if none."""
+    """The return link of a Prolific or generic-link worker ("{code}" and "{status}" filled
+    in), or "" if the run has none for their site."""
     run = worker.run
-    template = run.prolific_completion_url
-    if worker.provider != Worker.Provider.PROLIFIC or not template or not worker.status_code:
+    template = {
+        Worker.Provider.PROLIFIC: run.prolific_completion_url,
+        Worker.Provider.OTHER: run.other_return_url,
+    }.get(Worker.Provider(worker.provider), "")
+    if not template or not worker.status_code:
         return ""
     return template.replace("{code}", quote(completion_code_for(worker), safe="")).replace(
         "{status}", worker.status_code

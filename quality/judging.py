@@ -151,8 +151,10 @@ def _take_chunk(candidates: list[int], run: CollectionRun | None) -> list[int]:
         .order_by("pk")
     )
     if connection.features.has_select_for_update_skip_locked:
-        # Rows another job is judging are locked by it: skip them rather than wait.
-        free = free.select_for_update(skip_locked=True)
+        # Rows another job is judging are locked by it: skip them rather than wait. Only the
+        # conversations' own rows (`of=self`): the filter joins the run, and a locked run row
+        # would make every conversation of the run look taken.
+        free = free.select_for_update(skip_locked=True, of=("self",))
     return list(free.values_list("pk", flat=True))
 
 

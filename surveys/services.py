@@ -22,7 +22,7 @@ class SurveyError(Exception):
 
 def _lock(worker: Worker) -> Worker:
     # Serialises two submissions of one worker (double click, two tabs) on PostgreSQL.
-    return Worker.objects.select_for_update().select_related("run").get(pk=worker.pk)
+    return Worker.objects.select_for_update(of=("self",)).select_related("run").get(pk=worker.pk)
 
 
 def submit_pre_chat(worker: Worker, data: Mapping[str, Any]) -> PreChatSurvey:

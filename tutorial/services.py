@@ -240,7 +240,9 @@ def submit_attempt(worker: Worker) -> SubmitResult:
     with transaction.atomic():
         # One submission per worker at a time: the row lock serializes tabs (PostgreSQL);
         # SQLite's IMMEDIATE transactions serialize all writers anyway.
-        locked = Worker.objects.select_for_update().select_related("run").get(pk=worker.pk)
+        locked = (
+            Worker.objects.select_for_update(of=("self",)).select_related("run").get(pk=worker.pk)
+        )
         check_in_training(locked)
         attempt = locked.quiz_attempts.filter(submitted_at__isnull=True).first()
         if attempt is None:
@@ -265,7 +267,9 @@ def start_next_attempt(worker: Worker) -> QuizAttempt:
     """Open a new attempt, with fresh items and option orders, within the run's limit."""
     check_in_training(worker)
     with transaction.atomic():
-        locked = Worker.objects.select_for_update().select_related("run").get(pk=worker.pk)
+        locked = (
+            Worker.objects.select_for_update(of=("self",)).select_related("run").get(pk=worker.pk)
+        )
         check_in_training(locked)
         open_attempt = locked.quiz_attempts.filter(submitted_at__isnull=True).first()
         if open_attempt is not None:

@@ -124,3 +124,29 @@ def test_the_status_page_says_what_really_happened(
     assert said in meaning
     assert not_said not in meaning.replace(said, "")
     assert "02 — " in alice_client.get("/done/").content.decode()
+
+
+def test_a_plain_link_tries_the_demo_run_and_is_told_nobody_is_paid(mallory_client: Client) -> None:
+    # A fresh install has only the demo run; a link from no crowd site at all lands there.
+    response = mallory_client.get("/start/", {"role": "seeker", "participant": "try-it-1"})
+    assert response.status_code == 302
+    worker = Worker.objects.get(external_id="try-it-1")
+    assert (worker.provider, worker.run.is_demo) == ("other", True)
+    finish_worker(worker, TaskOutcome.LEFT_EARLY, post_survey=False)
+    body = mallory_client.get("/done/").content.decode()
+    assert "nobody is paid" in body
+    assert worker.completion_code in body
+    assert "app.prolific.com" not in body and "mturk" not in body
+
+
+def test_a_generic_link_worker_returns_to_the_run_s_own_site(alice_client: Client) -> None:
+    run = quick_run(accepts_other=True, other_return_url="https://panel.example.org/done?c={code}")
+    link = {"role": "seeker", "participant": "panel-77", "run": run.name}
+    assert alice_client.get("/start/", link).status_code == 302
+    worker = finish_worker(
+        Worker.objects.get(external_id="panel-77"), TaskOutcome.FINISHED, post_survey=False
+    )
+    body = alice_client.get("/done/").content.decode()
+    assert f'href="https://panel.example.org/done?c={worker.completion_code}"' in body
+    refused = Client().get("/start/", {**link, "run": quick_run("closed-to-others").name})
+    assert refused.status_code == 400
