@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from crowd import payments
 from crowd.dashboard import run_dashboard
-from crowd.models import CollectionRun, Worker
-from tests.cast import CAROL, DAVE, ERIN
+from crowd.models import CollectionRun, TaskOutcome, Worker
+from crowd.services import finish_worker
+from tests.cast import ALICE, CAROL, DAVE, ERIN
 from tests.chat.factories import end, make_pair, set_times, talk
-from tests.crowd.factories import enter, quick_run
+from tests.crowd.factories import enter, make_run, quick_run
 from tests.surveys.factories import seeker_post_answers
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +102,10 @@ def test_it_ignores_other_runs(busy_run: CollectionRun) -> None:
     other = quick_run("other")
     assert run_dashboard(other).workers_total == 0
     assert Worker.objects.filter(run=busy_run).count() == 5
+
+
+def test_a_demo_run_s_dashboard_owes_nobody(rita_client: Client) -> None:
+    run = make_run("try-out", is_demo=True, study="demo-2")
+    finish_worker(enter(ALICE, run), TaskOutcome.LEFT_EARLY, post_survey=False)
+    page = rita_client.get(f"/runs/{run.name}/dashboard/").content.decode()
+    assert "none (a demo run is never paid)" in page

@@ -30,6 +30,9 @@ def test_it_counts_words_live_and_submits_by_keyboard(asgi_server: str, page) ->
     expect(counter).to_have_text("20 words — good (20–80)")
     page.locator("#id_situation").fill(situation(81))
     expect(counter).to_have_text("81 words — please cut to 80")
+    # Invisible "words" (zero-width spaces, a Hangul filler) count for nothing, as on the server.
+    page.locator("#id_situation").fill(situation(19) + " \u200b \u200b\u200d \u3164")
+    expect(counter).to_have_text("19 words — at least 20 needed")
     page.locator("#id_situation").fill(situation(30))
 
     # Keyboard only: focus the first option of each group and pick with the arrow keys.

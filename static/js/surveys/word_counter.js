@@ -1,11 +1,16 @@
 // Live word counter for textareas with data-word-min / data-word-max.
-// Words are counted like the server counts them (Python's str.split): runs of non-whitespace.
+// Words are counted like the server counts them (crowd/text.py, word_count): runs of
+// non-whitespace with at least one visible character (a letter, number, punctuation or symbol,
+// not a blank glyph), so zero-width spaces and the like count for nothing here either.
 // The server validates again; this only helps the worker see where they are.
 
-const countWords = (text) => {
-  const trimmed = text.trim();
-  return trimmed === "" ? 0 : trimmed.split(/\s+/u).length;
-};
+const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
+const BLANK = /[\u115f\u1160\u3164\uffa0\u2800]/gu;
+
+const countWords = (text) =>
+  text
+    .split(/\s+/u)
+    .filter((token) => VISIBLE.test(token.replace(BLANK, ""))).length;
 
 const describe = (count, min, max) => {
   const noun = count === 1 ? "word" : "words";
