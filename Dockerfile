@@ -17,4 +17,4 @@ RUN DJANGO_DEBUG=False DJANGO_SECRET_KEY=collectstatic-only-key-not-used-at-runt
     python manage.py collectstatic --noinput
 USER esc
 EXPOSE 8000
-CMD ["uvicorn", "esc_platform.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+CMD ["python", "-m", "esc_platform.serve", "--port", "8000", "--proxy-headers"]

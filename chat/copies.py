@@ -34,6 +34,12 @@ def forget_tutorial_examples(**_: Any) -> None:
     _examples = None
 
 
+def examples_loaded() -> bool:
+    """Whether copied_example can answer from memory (no query): chat.live_store asks first."""
+    cached = _examples
+    return cached is not None and time.monotonic() - cached[0] < EXAMPLES_MAX_AGE_S
+
+
 def _tutorial_examples() -> list[tuple[str, list[str]]]:
     global _examples
     cached = _examples
@@ -65,6 +71,16 @@ def _similar(words: list[str], example: list[str]) -> bool:
         matcher.quick_ratio() >= COPY_SIMILARITY_THRESHOLD
         and matcher.ratio() >= COPY_SIMILARITY_THRESHOLD
     )
+
+
+def load_examples() -> None:
+    """Read the tutorial examples now (in a worker thread, for a caller on the event loop)."""
+    _tutorial_examples()
+
+
+def flag_detail(title: str) -> str:
+    """The detail of the flag raised on a message that copies the example titled `title`."""
+    return f"Copies the tutorial example of “{title}”."
 
 
 def copied_example(text: str) -> str | None:

@@ -144,10 +144,7 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
         event = message["event"]
         kind = event.get("kind")
         if kind == "message":
-            if await self._deliver(event["message"]):
-                await self.send_json(event["status"][self.role])
-                if self.role == vocabulary.SEEKER and event.get("feedback_request"):
-                    await self.send_json(event["feedback_request"])
+            await self.deliver_message(event)
         elif kind == "typing":
             if event["speaker"] != self.role:
                 await self.send_json(frames.typing_frame(event["speaker"]))
@@ -157,21 +154,26 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
             self.ended = True
             await self.send_json(event["frames"][self.role])
 
-    async def _deliver(self, frame: dict[str, Any]) -> bool:
-        """Send a message frame unless this socket has it; fill any gap before it first."""
-        seq = int(frame["seq"])
+    async def deliver_message(self, event: dict[str, Any]) -> None:
+        """Send a message event's frame unless this socket has it; fill any gap before it first.
+
+        The author's own socket is sent its message straight after commit (the consumer calls
+        this itself), so the copy that comes back through the group is dropped here by seq.
+        """
+        seq = int(event["message"]["seq"])
         if seq <= self.sent_up_to:
-            return False
+            return
         if seq > self.sent_up_to + 1:
             try:
                 await self._send_missed(seq - 1)
             except INFRASTRUCTURE_ERRORS:
                 # Nothing is skipped: the heartbeat's catch-up sends the range later, in order.
                 logger.warning("could not fill a gap in seq", exc_info=True)
-                return False
-        await self.send_json(frames.frame_for(self.role, frame))
+                return
+        await self.send_json(frames.delivered_frame(self.role, event))
         self.sent_up_to = seq
-        return True
+        if self.role == vocabulary.SEEKER and event.get("feedback_request"):
+            await self.send_json(event["feedback_request"])
 
     async def _send_missed(self, up_to: int) -> None:
         missed = await _missed_messages(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import Error as DatabaseFailure
+from psycopg import Error as PostgreSQLFailure
 from redis.exceptions import RedisError
 
 
@@ -20,6 +21,8 @@ class ChatError(Exception):
 RETRYABLE = "unavailable"
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     DatabaseFailure,
+    # chat.live_store talks to PostgreSQL with psycopg directly, not through Django's wrappers.
+    PostgreSQLFailure,
     RedisError,
     OSError,
     TimeoutError,

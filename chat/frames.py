@@ -56,9 +56,9 @@ def frame_for(role: str, frame: dict[str, Any]) -> dict[str, Any]:
     return frame
 
 
-def status_frame(conversation: Conversation, role: str, now: datetime) -> dict[str, Any]:
+def status_fields(conversation: Conversation, role: str, now: datetime) -> dict[str, Any]:
+    """Where the conversation stands for one role: in the hello and in every message frame."""
     return {
-        "type": "status",
         "turns": conversation.turns,
         "elapsed_s": rules.elapsed_seconds(conversation, now),
         "can_end": rules.can_end(conversation, role, now),
@@ -66,14 +66,23 @@ def status_frame(conversation: Conversation, role: str, now: datetime) -> dict[s
     }
 
 
-def status_frames(conversation: Conversation, now: datetime) -> dict[str, dict[str, Any]]:
-    """The status frame of each role that may be watching the conversation."""
-    return {role: status_frame(conversation, role, now) for role in vocabulary.CHAT_ROLES}
+def status_by_role(conversation: Conversation, now: datetime) -> dict[str, dict[str, Any]]:
+    """The status of each role that may be watching the conversation."""
+    return {role: status_fields(conversation, role, now) for role in vocabulary.CHAT_ROLES}
+
+
+def delivered_frame(role: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The frame one recipient gets for a message event: the message and its status after it.
+
+    One frame rather than a message frame and a status frame: every frame costs the server a
+    write to the socket, and this is the hot path (docs/performance.md).
+    """
+    return {**frame_for(role, event["message"]), "status": event["status"][role]}
 
 
 def hello_frame(conversation: Conversation, role: str, now: datetime) -> dict[str, Any]:
     """The first frame of a connection: who you are and where the conversation stands."""
-    status = status_frame(conversation, role, now)
+    status = status_fields(conversation, role, now)
     return {
         "type": "hello",
         "conversation": conversation.pk,
@@ -195,7 +204,7 @@ def message_event(
     return {
         "kind": "message",
         "message": message,
-        "status": status_frames(conversation, now),
+        "status": status_by_role(conversation, now),
         "feedback_request": feedback_request_frame(prompt) if prompt else None,
     }
 

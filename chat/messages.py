@@ -82,32 +82,44 @@ def check_message(text: str, strategy: str | None, role: str, conversation: Conv
         raise ChatError("too_many_messages", "This conversation has reached its limit of messages.")
 
 
+def resend_result(
+    conversation: Conversation, stored: Utterance | None, client_id: Any, role: str
+) -> tuple[MessageResult, dict[str, Any]] | None:
+    """The ack of a resend whose id is already stored, and the event that relays it again.
+
+    bad_id if the partner used that id. The author resends only what was not acknowledged, and
+    the first relay may have been lost with the process or Redis; consumers drop what a socket
+    was already sent, so nobody sees it twice.
+    """
+    if stored is None:
+        return None
+    if stored.speaker != role:
+        raise ChatError("bad_id", "That message id is already used.")
+    now = timezone.now()
+    event = frames.message_event(frames.utterance_frame(stored), conversation, now, None)
+    result = MessageResult(
+        ack=frames.ack_frame(client_id, stored.position), warning=None, duplicate=True
+    )
+    return result, event
+
+
 def resend_ack(
     conversation: Conversation,
     client_id: Any,
     role: str,
     outbox: list[dict[str, Any]] | None = None,
 ) -> MessageResult | None:
-    """The ack of a resend whose id is already stored; bad_id if the partner used that id.
-
-    The stored message is relayed again: the author resends only what was not acknowledged,
-    and the first relay may have been lost with the process or Redis. Consumers drop what a
-    socket was already sent, so nobody sees it twice.
-    """
+    """resend_result for the thread path: looks the id up and relays the event after commit."""
     if not isinstance(client_id, str) or not client_id:
         return None
     stored = Utterance.objects.filter(
         conversation_id=conversation.pk, client_message_id=client_id
     ).first()
-    if stored is None:
+    found = resend_result(conversation, stored, client_id, role)
+    if found is None:
         return None
-    if stored.speaker != role:
-        raise ChatError("bad_id", "That message id is already used.")
-    event = frames.message_event(frames.utterance_frame(stored), conversation, timezone.now(), None)
-    events.send_after_commit(conversation.pk, event, outbox)
-    return MessageResult(
-        ack=frames.ack_frame(client_id, stored.position), warning=None, duplicate=True
-    )
+    events.send_after_commit(conversation.pk, found[1], outbox)
+    return found[0]
 
 
 def _count_message(conversation: Conversation, role: str, now: datetime) -> int | None:
@@ -133,18 +145,77 @@ def _count_message(conversation: Conversation, role: str, now: datetime) -> int 
     return conversation.feedback_prompt_count
 
 
-def _flag_if_copied(conversation: Conversation, utterance_id: int, text: str) -> dict[str, Any]:
-    """Flag a supporter message that copies a tutorial example; the warning, if it does."""
-    copied = copies.copied_example(text)
-    if copied is None:
-        return {}
-    Flag.objects.create(
-        conversation=conversation,
-        utterance_id=utterance_id,
-        kind=Flag.Kind.COPIED_EXAMPLE,
-        detail=f"Copies the tutorial example of “{copied}”.",
+@dataclass(frozen=True)
+class PreparedMessage:
+    """One checked message, counted into its locked conversation: what to store and to send."""
+
+    utterance: dict[str, Any]  # a value for each of chat.sql.UTTERANCE_COLUMNS
+    flag: dict[str, Any] | None  # a value for each of chat.sql.FLAG_COLUMNS, if it copies
+    event: dict[str, Any]
+    ack: dict[str, Any]
+    warning: dict[str, Any] | None
+    # The conversation's live fields before counting, to put back if it turns out a resend.
+    live_before: dict[str, Any]
+
+
+def prepare_message(
+    conversation: Conversation,
+    role: str,
+    *,
+    client_id: str,
+    text: str,
+    strategy: str | None,
+    copied: str | None,
+) -> PreparedMessage:
+    """Count a checked message into the locked conversation (in memory); what to write and send.
+
+    The seeker's first message after answering a feedback prompt carries that score. `copied`
+    is the tutorial example a supporter message copies (chat.copies), if any: it is flagged.
+    """
+    live_before = {name: getattr(conversation, name) for name in Conversation.LIVE_FIELDS}
+    now = timezone.now()
+    feedback = conversation.pending_feedback_score if role == vocabulary.SEEKER else None
+    if role == vocabulary.SEEKER:
+        conversation.pending_feedback_score = None
+    prompt = _count_message(conversation, role, now)
+    seq = conversation.last_seq
+    label = strategy if role == vocabulary.SUPPORTER else None
+    utterance = {
+        "conversation_id": conversation.pk,
+        "position": seq,
+        "speaker": role,
+        "text": text,
+        "strategy": label,
+        "feedback": feedback,
+        "sent_at": now,
+        "client_message_id": client_id,
+    }
+    flag = None
+    if label and copied is not None:
+        flag = {
+            "conversation_id": conversation.pk,
+            "kind": Flag.Kind.COPIED_EXAMPLE.value,
+            "detail": copies.flag_detail(copied),
+            "created_at": now,
+            "resolved_at": None,
+        }
+    message = frames.message_frame(
+        seq=seq, client_id=client_id, speaker=role, text=text, sent_at=now, strategy=label
     )
-    return frames.copied_example_warning()
+    return PreparedMessage(
+        utterance=utterance,
+        flag=flag,
+        event=frames.message_event(message, conversation, now, prompt),
+        ack=frames.ack_frame(client_id, seq),
+        warning=frames.copied_example_warning() if flag else None,
+        live_before=live_before,
+    )
+
+
+def unprepare(conversation: Conversation, prepared: PreparedMessage) -> None:
+    """Put back the live fields prepare_message advanced (the message was a resend)."""
+    for name, value in prepared.live_before.items():
+        setattr(conversation, name, value)
 
 
 def do_post_message(
@@ -156,44 +227,24 @@ def do_post_message(
     strategy: str | None,
     outbox: list[dict[str, Any]] | None = None,
 ) -> MessageResult:
-    """Store a checked message in a locked conversation and relay it after commit.
-
-    The seeker's first message after answering a feedback prompt carries that score.
-    """
-    now = timezone.now()
-    feedback = conversation.pending_feedback_score if role == vocabulary.SEEKER else None
-    if role == vocabulary.SEEKER:
-        conversation.pending_feedback_score = None
-    prompt = _count_message(conversation, role, now)
-    seq = conversation.last_seq
-    label = strategy if role == vocabulary.SUPPORTER else None
-    values = {
-        "conversation_id": conversation.pk,
-        "position": seq,
-        "speaker": role,
-        "text": text,
-        "strategy": label,
-        "feedback": feedback,
-        "sent_at": now,
-        "client_message_id": client_id,
-    }
-    utterance_id = sql.insert_utterance(values)
+    """Store a checked message in a locked conversation and relay it after commit."""
+    copied = copies.copied_example(text) if role == vocabulary.SUPPORTER else None
+    prepared = prepare_message(
+        conversation, role, client_id=client_id, text=text, strategy=strategy, copied=copied
+    )
+    utterance_id = sql.insert_utterance(prepared.utterance)
     if utterance_id is None:
         # The id is already stored (a resend): nothing was written.
+        unprepare(conversation, prepared)
         stored = resend_ack(conversation, client_id, role, outbox)
         if stored is None:  # pragma: no cover - a position clash: the lock rules it out
             raise ChatError("bad_id", "That message id is already used.")
         return stored
     sql.save_live_fields(conversation)
-    warning = _flag_if_copied(conversation, utterance_id, text) if label else {}
-    message = frames.message_frame(
-        seq=seq, client_id=client_id, speaker=role, text=text, sent_at=now, strategy=label
-    )
-    event = frames.message_event(message, conversation, now, prompt)
-    events.send_after_commit(conversation.pk, event, outbox)
-    return MessageResult(
-        ack=frames.ack_frame(client_id, seq), warning=warning or None, duplicate=False
-    )
+    if prepared.flag is not None:
+        Flag.objects.create(utterance_id=utterance_id, **prepared.flag)
+    events.send_after_commit(conversation.pk, prepared.event, outbox)
+    return MessageResult(ack=prepared.ack, warning=prepared.warning, duplicate=False)
 
 
 def post_message(

@@ -135,12 +135,19 @@ def sync_state(conversation_id: int, role: str) -> SyncState | None:
     return SyncState(last_seq=last_seq, ended=frames.ended_frame(conversation, role))
 
 
-def lock_active(conversation_id: int, worker_id: int) -> tuple[Conversation, str]:
-    """Lock a live conversation for a participant's write; refuse outsiders and ended chats."""
-    conversation = sql.locked_conversation(conversation_id)
+def writable_role(conversation: Conversation | None, worker_id: int) -> str:
+    """The role of a participant about to write to this (locked) conversation, if live."""
     if conversation is None:
         raise ChatError("not_found", "There is no such conversation.")
     role = _participant_role(conversation, worker_id)
     if not conversation.is_active:
         raise ChatError("ended", "This conversation has ended.")
+    return role
+
+
+def lock_active(conversation_id: int, worker_id: int) -> tuple[Conversation, str]:
+    """Lock a live conversation for a participant's write; refuse outsiders and ended chats."""
+    conversation = sql.locked_conversation(conversation_id)
+    role = writable_role(conversation, worker_id)
+    assert conversation is not None
     return conversation, role

@@ -83,6 +83,8 @@ try:
     # new PostgreSQL connection (measured by bench/chat_load.py).
     DATABASE_POOL = env_bool("DATABASE_POOL", CONN_MAX_AGE == 0)
     DATABASE_POOL_MAX = env_int("DATABASE_POOL_MAX", 20, minimum=1)
+    # Chat messages on PostgreSQL use a pool of async connections of their own (chat.live_store).
+    DATABASE_ASYNC_POOL_MAX = env_int("DATABASE_ASYNC_POOL_MAX", 10, minimum=1)
     if DATABASE_POOL and CONN_MAX_AGE:
         raise ImproperEnvironment(
             "DATABASE_POOL=true needs DJANGO_CONN_MAX_AGE=0 (the pool keeps the connections)"

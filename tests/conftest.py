@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,12 @@ def _fresh_rate_limits() -> None:
     cache = caches["default"]
     if isinstance(cache, LocMemCache):
         cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_chat_pool_left() -> Iterator[None]:
+    """Each test's event loop ends with it: its chat connection pool (chat.live_store) too."""
+    yield
+    from chat import live_store
+
+    live_store.forget_pool()

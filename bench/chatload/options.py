@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout", type=float, default=300.0, help="seconds allowed to each load phase"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=max(1, os.cpu_count() or 1),
+        help="server processes, as esc_platform.serve starts them (default: the number of cores)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     parser.add_argument("--no-relay", action="store_true", help="skip the bare relay run")
     add_seed_and_json(parser, "seed the think-time randomness")
@@ -48,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
-    args = parse_in_ranges(parser, argv, pairs=(1, 5000), messages=(1, 1000), think_ms=(0, 60_000))
+    args = parse_in_ranges(
+        parser, argv, pairs=(1, 5000), messages=(1, 1000), think_ms=(0, 60_000), workers=(1, 64)
+    )
     check_range(parser, "--timeout", args.timeout, (1, 3600), " seconds")
     check_postgresql_url(parser, "--database-url", args.database_url)
     return args

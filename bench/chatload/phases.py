@@ -65,9 +65,10 @@ def run_chat_phase(
     specs: list[PairSpec],
     plan: LoadPlan,
 ) -> ChatPhase:
-    res.server = start_chat_server(env, res.server_log)
+    res.server = start_chat_server(env, res.server_log, args.workers)
     log(
-        f"ESC chat server on 127.0.0.1:{res.server.port} ({args.channel_layer} channel layer, "
+        f"ESC chat server on 127.0.0.1:{res.server.port}, {args.workers} process(es) "
+        f"({args.channel_layer} channel layer, "
         f"{args.redis_url}); {args.pairs} pairs × {args.messages} messages per side, "
         f"think {args.think_ms:.0f} ms"
     )
@@ -131,6 +132,7 @@ def outcome(
         "messages_per_side": args.messages,
         "think_ms": args.think_ms,
         "channel_layer": args.channel_layer,
+        "workers": args.workers,
         **_chat_details(chat),
         "relay_cpu_ms_per_msg": relay.figures.get("cpu_ms_per_msg"),
         "conn_max_age": env.get("DJANGO_CONN_MAX_AGE", "0"),

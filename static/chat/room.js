@@ -405,6 +405,8 @@ function handle(frame) {
     case "message":
       renderMessage(frame);
       if (frame.speaker === role) forget(frame.id);
+      // A live message carries where the conversation stands after it; a replayed one does not.
+      if (frame.status) applyStatus(frame.status);
       break;
     case "ack":
       forget(frame.id);

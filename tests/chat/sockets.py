@@ -67,6 +67,18 @@ async def receive_until(
         before.append(frame)
 
 
+async def receive_live_message(
+    communicator: WebsocketCommunicator, timeout: float = 3
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Read frames until a live message (one with its `status`, unlike a replayed one)."""
+    before: list[dict[str, Any]] = []
+    while True:
+        frame = await receive(communicator, timeout)
+        if frame["type"] == "message" and "status" in frame:
+            return frame, before
+        before.append(frame)
+
+
 async def drain(communicator: WebsocketCommunicator, timeout: float = 0.3) -> list[dict[str, Any]]:
     frames = []
     while not await communicator.receive_nothing(timeout=timeout):

@@ -50,7 +50,7 @@ async def test_it_lets_the_seeker_finish_after_the_minimum(channel_layer: str) -
 
     await _exchange(seeker, supporter, 1, start=2)
     # The status after the supporter's third message shows 3 turns and unlocks the end.
-    statuses = [f for f in await drain(seeker) if f["type"] == "status"]
+    statuses = [f["status"] for f in await drain(seeker) if "status" in f]
     assert statuses[-1]["turns"] == 3
     assert statuses[-1]["can_end"] is True
     # Only the seeker may end a finished conversation.

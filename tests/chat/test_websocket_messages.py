@@ -9,7 +9,16 @@ import pytest
 from chat.models import Conversation, Utterance
 from tests.cast import OTTO, RITA, account
 from tests.chat.factories import make_pair
-from tests.chat.sockets import adb, connect, drain, join, login_cookie, receive, receive_until
+from tests.chat.sockets import (
+    adb,
+    connect,
+    drain,
+    join,
+    login_cookie,
+    receive,
+    receive_live_message,
+    receive_until,
+)
 from tests.crowd.factories import session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -53,27 +62,31 @@ async def test_it_relays_a_message_to_both_sides_and_hides_the_strategy_from_the
     await supporter.send_json_to(
         {"type": "message", "id": "m-1", "text": "Hi, how are you?", "strategy": "Question"}
     )
-    supporter_frames = [await receive(supporter) for _ in range(3)]
-    by_type = {f["type"]: f for f in supporter_frames}
-    assert by_type["ack"] == {"type": "ack", "id": "m-1", "seq": 1}
-    echo = by_type["message"]
+    # The echo first (with the status after it), then the ack: two frames, in that order.
+    echo, ack = [await receive(supporter) for _ in range(2)]
+    assert ack == {"type": "ack", "id": "m-1", "seq": 1}
+    assert echo["type"] == "message"
     assert echo["seq"] == 1 and echo["speaker"] == "supporter"
     assert echo["strategy"] == "Question"
     assert echo["text"] == "Hi, how are you?"
     assert "+00:00" in echo["sent_at"] or echo["sent_at"].endswith("Z")
-    assert by_type["status"]["turns"] == 0
+    assert echo["status"] == {
+        "turns": 0,
+        "elapsed_s": echo["status"]["elapsed_s"],
+        "can_end": False,
+        "can_report_unresponsive": False,
+    }
 
     seen, _ = await receive_until(seeker, "message")
     assert seen["id"] == "m-1" and seen["seq"] == 1
     assert "strategy" not in seen
-    status = await receive(seeker)
-    assert status["type"] == "status"
+    assert seen["status"]["turns"] == 0
 
     await seeker.send_json_to({"type": "message", "id": "s-1", "text": "Not great.\n"})
     ack, _ = await receive_until(seeker, "ack")
     assert ack["seq"] == 2
-    status, _ = await receive_until(supporter, "status")
-    assert status["turns"] == 1
+    seen, _ = await receive_live_message(supporter)
+    assert seen["status"]["turns"] == 1
 
     rows = await adb(list)(
         Utterance.objects.filter(conversation=pair.conversation).values_list(

@@ -33,7 +33,11 @@ def commands_of(service: dict[str, Any]) -> list[list[str]]:
 
 def check_command(argv: list[str]) -> None:
     program = argv[0]
-    if program == "python":
+    if program == "python" and argv[1] == "-m":
+        # The production server: its options must parse (esc_platform.serve).
+        assert argv[2] == "esc_platform.serve", argv
+        importlib.import_module(argv[2]).build_parser().parse_args(argv[3:])
+    elif program == "python":
         assert argv[1] == "manage.py", argv
         assert argv[2] in get_commands(), f"manage.py has no command {argv[2]!r}"
     elif program == "uvicorn":

@@ -1,0 +1,247 @@
+"""A chat message's database work on PostgreSQL, awaited on the event loop (docs/performance.md).
+
+The thread path (chat.messages.post_message through chat.delivery.in_thread) costs a thread
+hop, a pool thread held for every round trip, and the GIL handed back and forth between that
+thread and the event loop, which under load was most of a message's latency. On PostgreSQL the
+consumer awaits psycopg's async connection instead, and a message is two round trips:
+
+1. BEGIN and the row lock (chat.sql.lock_statement), whose row the rules need;
+2. one statement that inserts the utterance, updates the counters and (for a copy of a
+   tutorial example) inserts the flag, sent together with COMMIT.
+
+The rules are chat.messages' (check_frame, check_message, prepare_message) and the statements
+chat.sql's: only where they run differs. SQLite, the embedded default, keeps the thread path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from psycopg import AsyncClientCursor, AsyncConnection, Error, OperationalError
+from psycopg.pq import TransactionStatus
+
+from chat import copies, messages, sessions, sql
+from chat.delivery import in_thread
+from chat.errors import ChatError
+from chat.messages import MessageResult
+from crowd import vocabulary
+
+logger = logging.getLogger(__name__)
+
+_load_examples = in_thread(copies.load_examples)
+APPLICATION_NAME = "esc-chat-messages"
+
+
+class _Pool:
+    """Idle async connections of one event loop, at most `size` in use at once.
+
+    No background tasks (psycopg_pool's async pool has some): a test's event loop can end
+    without waiting for them, and a server process has one loop for its life. A connection
+    goes back to the pool only when it is healthy and outside any transaction.
+    """
+
+    def __init__(self, parameters: dict[str, Any], size: int, timeout: float) -> None:
+        self.parameters = parameters
+        self.timeout = timeout
+        self.slots = asyncio.Semaphore(size)
+        self.idle: list[AsyncConnection[Any]] = []
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        try:
+            await asyncio.wait_for(self.slots.acquire(), self.timeout)
+        except TimeoutError:
+            raise OperationalError(
+                f"no chat database connection came free within {self.timeout:g} s"
+            ) from None
+        connection = None
+        try:
+            connection = self.idle.pop() if self.idle else await self._connect()
+            yield connection
+        finally:
+            if connection is not None:
+                self._give_back(connection)
+            self.slots.release()
+
+    async def _connect(self) -> AsyncConnection[Any]:
+        return await asyncio.wait_for(AsyncConnection.connect(**self.parameters), self.timeout)
+
+    def _give_back(self, connection: AsyncConnection[Any]) -> None:
+        idle = connection.info.transaction_status == TransactionStatus.IDLE
+        if connection.closed or connection.broken or not idle:
+            connection.pgconn.finish()
+        else:
+            self.idle.append(connection)
+
+    def close(self) -> None:
+        while self.idle:
+            self.idle.pop().pgconn.finish()
+
+
+# The pool of the running event loop: a server process has one loop; tests start one per test.
+_current: tuple[asyncio.AbstractEventLoop, _Pool] | None = None
+
+
+def enabled() -> bool:
+    """Whether chat messages take this path: the database is PostgreSQL."""
+    return bool(connections[DEFAULT_DB_ALIAS].vendor == "postgresql")
+
+
+def _connection_parameters() -> dict[str, Any]:
+    """Django's own connection parameters (timeouts, adapters, time zone), for async use."""
+    parameters = dict(connections[DEFAULT_DB_ALIAS].get_connection_params())
+    # Client-side binding: BEGIN and the lock go in one statement string, so one round trip
+    # (libpq's pipeline mode, the other way to get there, kept the event loop busy polling).
+    parameters["cursor_factory"] = AsyncClientCursor
+    # Transactions are opened and closed by the statements themselves (BEGIN ... COMMIT).
+    parameters["autocommit"] = True
+    # So that pg_stat_activity tells these connections from the ORM's.
+    parameters["application_name"] = APPLICATION_NAME
+    return parameters
+
+
+def _pool() -> _Pool:
+    global _current
+    loop = asyncio.get_running_loop()
+    if _current is not None and _current[0] is loop:
+        return _current[1]
+    forget_pool()
+    pool = _Pool(
+        _connection_parameters(),
+        settings.DATABASE_ASYNC_POOL_MAX,
+        float(settings.DATABASE_CONNECT_TIMEOUT),
+    )
+    _current = (loop, pool)
+    return pool
+
+
+def forget_pool() -> None:
+    """Close the idle connections of the pool (tests: the event loop ends with the test, and
+    PostgreSQL drops the test database only when no connection is left)."""
+    global _current
+    if _current is not None:
+        pool, _current = _current[1], None
+        pool.close()
+
+
+async def _copied_example(text: str, role: str) -> str | None:
+    if role != vocabulary.SUPPORTER:
+        return None
+    if not copies.examples_loaded():
+        await _load_examples()
+    return copies.copied_example(text)
+
+
+async def post_message(
+    conversation_id: int, worker_id: int, *, client_id: Any, text: Any, strategy: Any = None
+) -> MessageResult:
+    """chat.messages.post_message(defer_relay=True), on the event loop.
+
+    A connection the server dropped since its last use (a restart, pg_terminate_backend) fails
+    at the first round trip, before anything is written: the message is tried once more on a
+    fresh connection rather than refused.
+    """
+    stored_text = messages.check_frame(client_id, text, strategy)
+    pool = _pool()
+    for attempt in (1, 2):
+        async with pool.connection() as connection:
+            try:
+                return await _post(
+                    connection, conversation_id, worker_id, client_id, stored_text, strategy
+                )
+            except _StaleConnection:
+                if attempt == 2:
+                    raise OperationalError("the database connection failed twice") from None
+                logger.info("a pooled database connection had gone; trying a fresh one")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _StaleConnection(Exception):
+    """The first round trip failed on a broken connection: nothing was written."""
+
+
+async def _post(
+    connection: AsyncConnection[Any],
+    conversation_id: int,
+    worker_id: int,
+    client_id: str,
+    text: str,
+    strategy: str | None,
+) -> MessageResult:
+    cursor = connection.cursor()
+    try:
+        await cursor.execute("BEGIN; " + sql.lock_statement(), [conversation_id])
+    except OperationalError:
+        if connection.broken:
+            raise _StaleConnection from None
+        raise
+    try:
+        cursor.nextset()
+        row = await cursor.fetchone()
+        conversation = None if row is None else sql.conversation_from_row(row)
+        role = sessions.writable_role(conversation, worker_id)
+        assert conversation is not None
+        try:
+            messages.check_message(text, strategy, role, conversation)
+        except ChatError:
+            # As on the thread path: a resend of a stored id is acked before the rules of
+            # the moment apply (it was accepted when first sent).
+            found = await _resend(connection, conversation, client_id, role)
+            if found is None:
+                raise
+            await _roll_back(connection)
+            return found
+        copied = await _copied_example(text, role)
+        prepared = messages.prepare_message(
+            conversation, role, client_id=client_id, text=text, strategy=strategy, copied=copied
+        )
+        statement = sql.STORE_MESSAGE if prepared.flag is None else sql.STORE_MESSAGE_AND_FLAG
+        parameters = sql.store_parameters(prepared.utterance, conversation, prepared.flag)
+        # The write and COMMIT in one round trip: the first result is the write's.
+        await cursor.execute(statement + "; COMMIT", parameters)
+    except BaseException:
+        await _roll_back(connection)
+        raise
+    inserted = await cursor.fetchone()
+    if inserted is not None:
+        return MessageResult(
+            ack=prepared.ack, warning=prepared.warning, duplicate=False, relay=[prepared.event]
+        )
+    # The id was already stored (a resend racing its original): nothing was written.
+    messages.unprepare(conversation, prepared)
+    found = await _resend(connection, conversation, client_id, role)
+    if found is None:  # pragma: no cover - a position clash: the lock rules it out
+        raise ChatError("bad_id", "That message id is already used.")
+    return found
+
+
+async def _roll_back(connection: AsyncConnection[Any]) -> None:
+    """End a transaction left open by a refusal or a failure; a broken link is discarded."""
+    if connection.broken or connection.closed:
+        return
+    try:
+        await connection.execute("ROLLBACK")
+    except Error:
+        # The pool does not take back a connection still in a transaction: it is closed.
+        logger.info("could not roll back a chat transaction", exc_info=True)
+
+
+async def _resend(
+    connection: AsyncConnection[Any], conversation: Any, client_id: Any, role: str
+) -> MessageResult | None:
+    if not isinstance(client_id, str) or not client_id:
+        return None
+    cursor = await connection.execute(sql.STORED_UTTERANCE, [conversation.pk, client_id])
+    row = await cursor.fetchone()
+    stored = None if row is None else sql.stored_utterance(row, conversation.pk, client_id)
+    found = messages.resend_result(conversation, stored, client_id, role)
+    if found is None:
+        return None
+    result, event = found
+    return MessageResult(ack=result.ack, warning=None, duplicate=True, relay=[event])
