@@ -6,18 +6,25 @@ Builds N synthetic conversations shaped like ESConv (about 29 utterances each, r
 lengths, strategies, feedback and surveys) with bulk inserts, then runs `manage.py export_esconv`
 in a child process and reports its wall time and peak RSS (so building the data does not count).
 
+In the same run it times a bare baseline: a plain loop in this process that reads the same rows
+with DB-API cursors (hand-written SQL, no ORM), builds each conversation's dict and writes it
+with the standard library's `json` (`json.dumps(..., indent=1)` for raw, as the dataset's files
+were written). The baseline's file must be byte-for-byte the export's, or the bench fails; the
+export's time divided by the baseline's is `ratio`.
+
 By default the data goes into a temporary SQLite file that is deleted afterwards, so the
 development database is never touched (an ambient DATABASE_URL is ignored on purpose).
 `--database-url` (or BENCH_DATABASE_URL) uses that database instead: the bench migrates it, puts
 its data in a run of its own and deletes that data at the end.
 
-The last line with --json is one JSON object with keys n, seconds, conversations_per_s and
-peak_rss_mb (plus a few descriptive extras).
+The last line with --json is one JSON object with keys n, seconds, conversations_per_s,
+peak_rss_mb, baseline_seconds and ratio (plus a few descriptive extras).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -34,90 +41,25 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.exportbaseline import baseline, sha256  # noqa: E402
 from bench.scratch import use_database  # noqa: E402
 
 BATCH = 1000  # conversations per bulk insert
 
-WORDS = (
-    "i",
-    "feel",
-    "really",
-    "so",
-    "just",
-    "like",
-    "about",
-    "my",
-    "job",
-    "work",
-    "friends",
-    "family",
-    "think",
-    "know",
-    "want",
-    "need",
-    "time",
-    "today",
-    "always",
-    "never",
-    "sometimes",
-    "help",
-    "talk",
-    "better",
-    "worse",
-    "anxious",
-    "sad",
-    "tired",
-    "lonely",
-    "understand",
-    "that",
-    "sounds",
-    "hard",
-    "difficult",
-    "maybe",
-    "could",
-    "would",
-    "try",
-    "talking",
-    "someone",
-    "trust",
-    "have",
-    "been",
-    "going",
-    "through",
-    "this",
-    "lately",
-    "it",
-    "is",
-    "okay",
-    "to",
-    "feel",
-    "way",
-    "you",
-    "are",
-    "not",
-    "alone",
-    "what",
-    "do",
-    "when",
-    "did",
-    "start",
-    "how",
-    "long",
-    "happened",
-    "partner",
-    "school",
-    "exams",
-    "money",
-    "sleep",
-    "night",
-    "day",
-    "week",
-)
+# The synthetic texts' vocabulary.
+_VOCABULARY = """
+    i feel really so just like about my job work friends family think know want need time
+    today always never sometimes help talk better worse anxious sad tired lonely
+    understand that sounds hard difficult maybe could would try talking someone trust have
+    been going through this lately it is okay to feel way you are not alone what do when
+    did start how long happened partner school exams money sleep night day week
+"""
+WORDS = tuple(_VOCABULARY.split())
 
 
 def _sentence(rng: random.Random, mean: float, spread: float) -> str:
     n = max(1, int(rng.gauss(mean, spread)))
-    text = " ".join(rng.choice(WORDS) for _ in range(n))
+    text = " ".join(rng.choices(WORDS, k=n))
     return text[0].upper() + text[1:] + rng.choice((".", "?", ".\n", "!"))
 
 
@@ -137,7 +79,7 @@ def build(n: int, run_name: str, seed: int) -> float:
         with transaction.atomic():
             rows = [_conversation(run, rng) for _ in range(size)]
             Conversation.objects.bulk_create(rows)
-            utterances: list[Any] = []
+            utterances: list[dict[str, Any]] = []
             seeker_surveys: list[Any] = []
             supporter_surveys: list[Any] = []
             for conversation in rows:
@@ -145,7 +87,7 @@ def build(n: int, run_name: str, seed: int) -> float:
                 seeker, supporter = _surveys(conversation, rng)
                 seeker_surveys.extend(seeker)
                 supporter_surveys.extend(supporter)
-            Utterance.objects.bulk_create(utterances, batch_size=5000)
+            insert_rows(Utterance, utterances)
             SeekerPostChatSurvey.objects.bulk_create(seeker_surveys, batch_size=1000)
             SupporterPostChatSurvey.objects.bulk_create(supporter_surveys, batch_size=1000)
         # With DEBUG on, Django keeps every statement's SQL: megabytes per batch here.
@@ -170,9 +112,27 @@ def _conversation(run: Any, rng: random.Random) -> Any:
     )
 
 
-def _utterances(conversation: Any, rng: random.Random) -> list[Any]:
+def insert_rows(model: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT plain rows (attname -> value) with one executemany; other fields get defaults.
+
+    Building model instances for bulk_create costs far more than the database's own work at
+    millions of utterances, and only the bench's data-building pays it here.
+    """
+    from django.db import connection
+
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    defaults = {f.attname: f.get_default() for f in fields}
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    statement = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) "
+    statement += f"VALUES ({marks})"
+    values = [tuple(row.get(f.attname, defaults[f.attname]) for f in fields) for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, values)
+
+
+def _utterances(conversation: Any, rng: random.Random) -> list[dict[str, Any]]:
     """20 to 38 turns, about half the supporter's; feedback after every second supporter turn."""
-    from chat.models import Utterance
     from crowd import vocabulary
 
     rows = []
@@ -180,13 +140,13 @@ def _utterances(conversation: Any, rng: random.Random) -> list[Any]:
     for position in range(1, rng.randint(20, 38) + 1):
         if rng.random() < 0.52:
             rows.append(
-                Utterance(
-                    conversation=conversation,
-                    position=position,
-                    speaker=vocabulary.SUPPORTER,
-                    text=_sentence(rng, 20, 9),
-                    strategy=rng.choice(vocabulary.STRATEGY_NAMES),
-                )
+                {
+                    "conversation_id": conversation.pk,
+                    "position": position,
+                    "speaker": vocabulary.SUPPORTER,
+                    "text": _sentence(rng, 20, 9),
+                    "strategy": rng.choice(vocabulary.STRATEGY_NAMES),
+                }
             )
             supporter_since_feedback += 1
         else:
@@ -194,13 +154,13 @@ def _utterances(conversation: Any, rng: random.Random) -> list[Any]:
             if supporter_since_feedback >= 2:
                 feedback, supporter_since_feedback = rng.randint(1, 5), 0
             rows.append(
-                Utterance(
-                    conversation=conversation,
-                    position=position,
-                    speaker=vocabulary.SEEKER,
-                    text=_sentence(rng, 15, 7),
-                    feedback=feedback,
-                )
+                {
+                    "conversation_id": conversation.pk,
+                    "position": position,
+                    "speaker": vocabulary.SEEKER,
+                    "text": _sentence(rng, 15, 7),
+                    "feedback": feedback,
+                }
             )
     return rows
 
@@ -318,6 +278,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def time_baseline(run_name: str, workdir: Path, output: Path, args: argparse.Namespace) -> float:
+    """The bare baseline's seconds; it must write the export's bytes, or the bench fails."""
+    bare = workdir / f"baseline.{args.fmt}"
+    # The baseline runs in this process, which built the data: move what building left out of
+    # the collector's way, so the loop is timed as in a fresh process (without its start-up,
+    # which the export's time includes).
+    gc.collect()
+    gc.freeze()
+    baseline_seconds, written = baseline(run_name, bare, args.fmt)
+    if written != args.n or sha256(bare) != sha256(output):
+        raise SystemExit(
+            f"the baseline wrote {written} conversations and a file that differs from the "
+            "export's: they no longer measure the same work"
+        )
+    return baseline_seconds
+
+
 def measure(
     args: argparse.Namespace, env: dict[str, str], run_name: str, workdir: Path
 ) -> dict[str, Any]:
@@ -329,8 +306,7 @@ def measure(
     build_seconds = build(args.n, run_name, args.seed)
     # A freshly bulk-loaded table has no planner statistics yet (autovacuum has not run),
     # and PostgreSQL then picks bad plans for the chunk queries; a live database has them.
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    connection.cursor().execute("ANALYZE")
     print(f"built {args.n} conversations in {build_seconds:.1f} s", flush=True)
     output = workdir / f"export.{args.fmt}"
     seconds, peak_mb = export(env, run_name, output, args.fmt)
@@ -341,11 +317,17 @@ def measure(
         f"{rate:.0f} conversations/s, peak RSS {peak_mb:.1f} MB",
         flush=True,
     )
+    baseline_seconds = time_baseline(run_name, workdir, output, args)
+    ratio = seconds / baseline_seconds
+    print(f"bare baseline (DB-API cursor + json, same bytes) in {baseline_seconds:.2f} s: "
+          f"the export takes {ratio:.2f}x the baseline", flush=True)  # fmt: skip
     return {
         "n": args.n,
         "seconds": round(seconds, 3),
         "conversations_per_s": round(rate, 1),
         "peak_rss_mb": round(peak_mb, 1),
+        "baseline_seconds": round(baseline_seconds, 3),
+        "ratio": round(ratio, 3),
         "format": args.fmt,
         "file_mb": round(size_mb, 1),
         "build_seconds": round(build_seconds, 1),

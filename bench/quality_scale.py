@@ -4,7 +4,10 @@
         --postgres postgresql://postgres@127.0.0.1:5432/esc_quality_bench
 
 It migrates a database, adds the conversations in bulk, judges them once, and prints the time
-and the number of SQL queries the judging issued.
+and the number of SQL queries the judging issued (a constant number per chunk of
+QUALITY_CONTROL_CHUNK_SIZE conversations, or --chunk-size). With --json the last line is one
+JSON object: conversations, utterances, chunk_size, chunks, seconds, conversations_per_s,
+queries, queries_per_chunk and the outcome counts.
 
 The database is a throwaway one, so the development database (db.sqlite3, SQLITE_PATH, an
 ambient DATABASE_URL) is never touched:
@@ -19,6 +22,7 @@ ambient DATABASE_URL) is never touched:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -39,6 +43,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--conversations", type=int, default=20000)
     parser.add_argument("--utterances", type=int, default=20)
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        help="conversations per chunk (default: the QUALITY_CONTROL_CHUNK_SIZE setting)",
+    )
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--postgres",
@@ -53,6 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.conversations < 1 or args.utterances < 1:
         parser.error("--conversations and --utterances must be at least 1")
+    if args.chunk_size is not None and not 1 <= args.chunk_size <= 500:
+        parser.error("--chunk-size must be between 1 and 500 (the setting's own bounds)")
     if args.database_url is None and args.postgres is None:
         args.database_url = os.environ.get("BENCH_DATABASE_URL") or None
     return args
@@ -150,7 +163,8 @@ def utterance(conversation: Any, i: int, position: int) -> Any:
     )
 
 
-def measure(args: argparse.Namespace) -> None:
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -162,23 +176,42 @@ def measure(args: argparse.Namespace) -> None:
     run = CollectionRun.objects.create(name=f"bench-quality-{secrets.token_hex(4)}")
     t0 = time.perf_counter()
     populate(run, args.conversations, args.utterances)
+    # Freshly bulk-loaded tables have no planner statistics yet (autovacuum has not run);
+    # a live database has them.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     print(f"populate: {time.perf_counter() - t0:.1f} s")
+    size = args.chunk_size or settings.QUALITY_CONTROL_CHUNK_SIZE
     t0 = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
-        counts = judge_pending(run=run)
+        counts = judge_pending(run=run, chunk_size=size)
     elapsed = time.perf_counter() - t0
+    chunks = -(-args.conversations // size)
     print(
         f"judged {counts.judged} conversations ({args.utterances} utterances each) in "
-        f"{elapsed:.1f} s = {counts.judged / elapsed:.0f}/s with {len(queries)} queries; "
-        f"{counts.as_dict()}"
+        f"{elapsed:.1f} s = {counts.judged / elapsed:.0f}/s with {len(queries)} queries "
+        f"({len(queries) / chunks:.1f} per chunk of {size}); {counts.as_dict()}"
     )
+    return {
+        "conversations": args.conversations,
+        "utterances": args.utterances,
+        "chunk_size": size,
+        "chunks": chunks,
+        "seconds": round(elapsed, 3),
+        "conversations_per_s": round(counts.judged / elapsed, 1),
+        "queries": len(queries),
+        "queries_per_chunk": round(len(queries) / chunks, 2),
+        **counts.as_dict(),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     with bench_database(args) as described:
         print(f"database: {described}", flush=True)
-        measure(args)
+        figures = measure(args)
+    if args.json:
+        print(json.dumps(figures))
 
 
 if __name__ == "__main__":

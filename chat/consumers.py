@@ -84,12 +84,10 @@ class ChatConsumer(DeliveringConsumer):
         # heartbeat=1: the client pings, wants presence frames, and may be dropped when silent.
         self.heartbeat = query.get("heartbeat") == "1"
         try:
-            staff = await self._identify()
-            if staff is None:
-                return
-            session = await self._join(staff, _after(query))
+            session = await self._open(_after(query))
             if session is None:
                 return
+            staff = self.watch
             # Only a socket that stays open holds one of the worker's slots.
             if staff or session.ended is not None or await self._take_slot():
                 await self._greet(session)
@@ -97,6 +95,28 @@ class ChatConsumer(DeliveringConsumer):
             logger.warning("chat connect failed: a service is unavailable", exc_info=True)
             await self._leave_group()
             await self.close(code=CLOSE_UNAVAILABLE)
+
+    async def _open(self, after: int) -> sessions.ChatSession | None:
+        """Who this socket is and what it is told first; None when refused and closed.
+
+        On PostgreSQL a worker joining a live chat is one database round trip
+        (chat.live_store.open_session); any other case takes the thread path. The group is
+        joined before the replay is read, so a message committed in between comes as an event
+        (dropped by seq when the replay has it); events wait until the greeting is sent.
+        """
+        if not self.watch and live_store.enabled():
+            await self._join_group()
+            connected = await live_store.open_session(
+                self.scope["session"], self.conversation_id, after
+            )
+            if connected is not None:
+                self.worker_id = connected.worker_id
+                return connected.session
+        staff = await self._identify()
+        if staff is None:
+            await self._leave_group()
+            return None
+        return await self._join(staff, after)
 
     async def _identify(self) -> bool | None:
         """True for staff, False for a worker (worker_id set); None when refused and closed."""

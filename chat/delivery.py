@@ -103,6 +103,8 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
     # --- group membership and relays -----------------------------------------------------
 
     async def _join_group(self) -> None:
+        if self._joined:
+            return
         await _bounded(
             self.channel_layer.group_add(events.group_name(self.conversation_id), self.channel_name)
         )
@@ -141,6 +143,9 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
     # --- group events → this recipient's frames ------------------------------------------
 
     async def chat_event(self, message: dict[str, Any]) -> None:
+        if not self.role:
+            # Not greeted: a socket refused after joining the group, on its way out.
+            return
         event = message["event"]
         kind = event.get("kind")
         if kind == "message":

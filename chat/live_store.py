@@ -1,4 +1,4 @@
-"""A chat message's database work on PostgreSQL, awaited on the event loop (docs/performance.md).
+"""The chat's database work on PostgreSQL, awaited on the event loop (docs/performance.md).
 
 The thread path (chat.messages.post_message through chat.delivery.in_thread) costs a thread
 hop, a pool thread held for every round trip, and the GIL handed back and forth between that
@@ -9,8 +9,12 @@ consumer awaits psycopg's async connection instead, and a message is two round t
 2. one statement that inserts the utterance, updates the counters and (for a copy of a
    tutorial example) inserts the flag, sent together with COMMIT.
 
-The rules are chat.messages' (check_frame, check_message, prepare_message) and the statements
-chat.sql's: only where they run differs. SQLite, the embedded default, keeps the thread path.
+A worker's socket connecting to a live chat is one round trip: its session, the conversation,
+both workers and the replay, read by one string of statements (`open_session`).
+
+The rules are chat.messages' (check_frame, check_message, prepare_message), chat.sessions' and
+crowd.selectors', and the statements chat.sql's: only where they run differs. SQLite, the
+embedded default, keeps the thread path.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils import timezone
 from psycopg import AsyncClientCursor, AsyncConnection, Error, OperationalError
 from psycopg.pq import TransactionStatus
 
@@ -30,9 +36,11 @@ from chat import copies, messages, sessions, sql
 from chat.delivery import in_thread
 from chat.errors import ChatError
 from chat.messages import MessageResult
-from crowd import vocabulary
+from chat.models import Conversation
+from crowd import selectors, vocabulary
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _load_examples = in_thread(copies.load_examples)
 APPLICATION_NAME = "esc-chat-messages"
@@ -138,23 +146,18 @@ async def _copied_example(text: str, role: str) -> str | None:
     return copies.copied_example(text)
 
 
-async def post_message(
-    conversation_id: int, worker_id: int, *, client_id: Any, text: Any, strategy: Any = None
-) -> MessageResult:
-    """chat.messages.post_message(defer_relay=True), on the event loop.
+async def _on_connection(work: Callable[[AsyncConnection[Any]], Awaitable[T]]) -> T:
+    """Run `work` on a pooled connection.
 
     A connection the server dropped since its last use (a restart, pg_terminate_backend) fails
-    at the first round trip, before anything is written: the message is tried once more on a
-    fresh connection rather than refused.
+    at the first round trip, before anything is written or read: `work` raises
+    _StaleConnection and is run once more on a fresh connection rather than failing.
     """
-    stored_text = messages.check_frame(client_id, text, strategy)
     pool = _pool()
     for attempt in (1, 2):
         async with pool.connection() as connection:
             try:
-                return await _post(
-                    connection, conversation_id, worker_id, client_id, stored_text, strategy
-                )
+                return await work(connection)
             except _StaleConnection:
                 if attempt == 2:
                     raise OperationalError("the database connection failed twice") from None
@@ -162,8 +165,99 @@ async def post_message(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+async def _first_round_trip(cursor: Any, statement: str, parameters: list[Any]) -> None:
+    try:
+        await cursor.execute(statement, parameters)
+    except OperationalError:
+        if cursor.connection.broken:
+            raise _StaleConnection from None
+        raise
+
+
+async def post_message(
+    conversation_id: int, worker_id: int, *, client_id: Any, text: Any, strategy: Any = None
+) -> MessageResult:
+    """chat.messages.post_message(defer_relay=True), on the event loop."""
+    stored_text = messages.check_frame(client_id, text, strategy)
+    return await _on_connection(
+        lambda connection: _post(
+            connection, conversation_id, worker_id, client_id, stored_text, strategy
+        )
+    )
+
+
 class _StaleConnection(Exception):
     """The first round trip failed on a broken connection: nothing was written."""
+
+
+# --- Connect ------------------------------------------------------------------------------
+
+_DATABASE_SESSIONS = "django.contrib.sessions.backends.db"
+
+
+@dataclass(frozen=True)
+class Connected:
+    worker_id: int
+    session: sessions.ChatSession
+
+
+async def open_session(session: Any, conversation_id: int, after: int) -> Connected | None:
+    """A worker's socket joining a live conversation, authorised and greeted in one round trip.
+
+    The session row, the conversation with its run, its two workers and the replay are read
+    together (chat.sql.connect_statements); the checks are chat.sessions' and crowd.selectors'.
+    None whenever this is not the plain case (no session, an outsider, an unqualified
+    supporter, an ended conversation, sessions not in the database): the caller then takes
+    the thread path, which refuses or answers exactly as it always has.
+    """
+    if settings.SESSION_ENGINE != _DATABASE_SESSIONS or session.session_key is None:
+        return None
+    parameters = [session.session_key, timezone.now(), conversation_id, conversation_id]
+    parameters += [conversation_id, after]
+    rows = await _on_connection(lambda connection: _read_connect(connection, parameters))
+    return _connected(session, rows)
+
+
+async def _read_connect(
+    connection: AsyncConnection[Any], parameters: list[Any]
+) -> tuple[Any, Any, list[Any], list[Any]]:
+    cursor = connection.cursor()
+    await _first_round_trip(cursor, sql.connect_statements(), parameters)
+    session_row = await cursor.fetchone()
+    cursor.nextset()
+    conversation_row = await cursor.fetchone()
+    cursor.nextset()
+    worker_rows = await cursor.fetchall()
+    cursor.nextset()
+    return session_row, conversation_row, worker_rows, await cursor.fetchall()
+
+
+def _connected(session: Any, rows: tuple[Any, Any, list[Any], list[Any]]) -> Connected | None:
+    session_row, conversation_row, worker_rows, utterance_rows = rows
+    if session_row is None or conversation_row is None:
+        return None
+    data = session.decode(session_row[0])
+    try:
+        worker_id = selectors.session_worker_id(data)
+    except (TypeError, ValueError):
+        return None
+    if worker_id is None:
+        return None
+    workers = {worker.pk: worker for worker in map(sql.connect_worker, worker_rows)}
+    worker = workers.get(worker_id)
+    if worker is None or not selectors.holds_task(worker, data):
+        return None
+    conversation = sql.conversation_from_row(conversation_row)
+    for field in (Conversation.seeker.field, Conversation.supporter.field):
+        field.set_cached_value(conversation, workers.get(getattr(conversation, field.attname)))
+    try:
+        role = sessions.connection_role(conversation, worker_id, staff=False)
+    except ChatError:
+        return None
+    if not conversation.is_active:
+        return None
+    replay = sessions.replay_frames(role, [sql.replay_utterance(row) for row in utterance_rows])
+    return Connected(worker_id, sessions.live_session(conversation, role, replay))
 
 
 async def _post(
@@ -175,12 +269,7 @@ async def _post(
     strategy: str | None,
 ) -> MessageResult:
     cursor = connection.cursor()
-    try:
-        await cursor.execute("BEGIN; " + sql.lock_statement(), [conversation_id])
-    except OperationalError:
-        if connection.broken:
-            raise _StaleConnection from None
-        raise
+    await _first_round_trip(cursor, "BEGIN; " + sql.lock_statement(), [conversation_id])
     try:
         cursor.nextset()
         row = await cursor.fetchone()

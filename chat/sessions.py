@@ -32,6 +32,22 @@ def _participant_role(conversation: Conversation, worker_id: int | None) -> str:
     return role
 
 
+def connection_role(conversation: Conversation, worker_id: int | None, staff: bool) -> str:
+    """The role a websocket has in this conversation (its supporter loaded, or loadable).
+
+    Raises ChatError "forbidden" for an outsider or an unqualified supporter.
+    """
+    if staff:
+        return vocabulary.STAFF
+    role = _participant_role(conversation, worker_id)
+    # The seeker's survey was checked when they were matched; a supporter's qualification can
+    # be withdrawn later, so it is asked again at every connection.
+    supporter = conversation.supporter
+    if role == vocabulary.SUPPORTER and not (supporter and supporter.is_qualified_supporter):
+        raise ChatError("forbidden", "Only qualified supporters may chat.")
+    return role
+
+
 def _authorized(
     conversation_id: int, worker_id: int | None, staff: bool
 ) -> tuple[Conversation, str]:
@@ -42,15 +58,7 @@ def _authorized(
     )
     if conversation is None:
         raise ChatError("not_found", "There is no such conversation.")
-    if staff:
-        return conversation, vocabulary.STAFF
-    role = _participant_role(conversation, worker_id)
-    # The seeker's survey was checked when they were matched; a supporter's qualification can
-    # be withdrawn later, so it is asked again at every connection.
-    supporter = conversation.supporter
-    if role == vocabulary.SUPPORTER and not (supporter and supporter.is_qualified_supporter):
-        raise ChatError("forbidden", "Only qualified supporters may chat.")
-    return conversation, role
+    return conversation, connection_role(conversation, worker_id, staff)
 
 
 def authorize_connection(conversation_id: int, *, worker_id: int | None, staff: bool) -> str:
@@ -72,8 +80,19 @@ def open_session(
     if not conversation.is_active:
         ended = frames.ended_frame(conversation, role)
         return ChatSession(role, conversation.pk, {}, [], None, ended)
+    return live_session(conversation, role, _frames_between(conversation.pk, role, after, None))
+
+
+def replay_frames(role: str, utterances: list[Utterance]) -> list[dict[str, Any]]:
+    """The message frames of stored utterances (in order), as this role sees them."""
+    return [frames.frame_for(role, frames.utterance_frame(u)) for u in utterances]
+
+
+def live_session(
+    conversation: Conversation, role: str, replay: list[dict[str, Any]]
+) -> ChatSession:
+    """The session of a socket joining a live conversation, its replay read after the row."""
     pending = frames.pending_prompt_for(conversation, role)
-    replay = _frames_between(conversation.pk, role, after, None)
     hello = frames.hello_frame(conversation, role, timezone.now())
     # A message committed between reading the conversation and reading the replay is in the
     # replay: the hello's last_seq covers it, so the consumer does not send it a second time.
@@ -96,9 +115,7 @@ def _frames_between(
     )
     if up_to is not None:
         utterances = utterances.filter(position__lte=up_to)
-    return [
-        frames.frame_for(role, frames.utterance_frame(u)) for u in utterances.order_by("position")
-    ]
+    return replay_frames(role, list(utterances.order_by("position")))
 
 
 def missed_messages(

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from django.contrib.sessions.models import Session
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from chat.models import Conversation, Utterance
-from crowd.models import CollectionRun
+from crowd.models import CollectionRun, Worker
 from quality.models import Flag
 
 # --- Lock: SELECT conversation + run ... FOR UPDATE OF conversation ------------------------
@@ -26,10 +27,11 @@ from quality.models import Flag
 LOCK_FIELDS = (list(Conversation._meta.concrete_fields), list(CollectionRun._meta.concrete_fields))
 _LOCK_COLUMNS = [f for group in LOCK_FIELDS for f in group]
 _LOCK_ATTNAMES = tuple([f.attname for f in group] for group in LOCK_FIELDS)
-_lock_statements: dict[str, tuple[str, list[list[Any]]]] = {}
+_lock_statements: dict[str, tuple[str, str, list[list[Any]]]] = {}
 
 
-def _lock_statement(db: BaseDatabaseWrapper) -> tuple[str, list[list[Any]]]:
+def _lock_statement(db: BaseDatabaseWrapper) -> tuple[str, str, list[list[Any]]]:
+    """(the lock statement, the same read without the lock, each column's converters)."""
     key = f"{db.alias}:{db.vendor}"
     if key not in _lock_statements:
         quote = db.ops.quote_name
@@ -42,16 +44,16 @@ def _lock_statement(db: BaseDatabaseWrapper) -> tuple[str, list[list[Any]]]:
         lock = (
             f" FOR UPDATE OF {quote(conversations)}" if db.features.has_select_for_update_of else ""
         )
-        statement = (
+        read = (
             # Only names from the models' metadata are formatted in; values are parameters.
             f"SELECT {columns} FROM {quote(conversations)} INNER JOIN {quote(runs)}"  # noqa: S608
             f" ON {quote(runs)}.{quote('id')} = {quote(conversations)}.{quote('run_id')}"
-            f" WHERE {quote(conversations)}.{quote('id')} = %s{lock}"
+            f" WHERE {quote(conversations)}.{quote('id')} = %s"
         )
         converters = [
             db.ops.get_db_converters(f.cached_col) + f.get_db_converters(db) for f in _LOCK_COLUMNS
         ]
-        _lock_statements[key] = (statement, converters)
+        _lock_statements[key] = (read + lock, read, converters)
     return _lock_statements[key]
 
 
@@ -65,7 +67,7 @@ def conversation_from_row(
 ) -> Conversation:
     """The Conversation (its run attached) from one row of the lock statement."""
     db = db or connections[DEFAULT_DB_ALIAS]
-    converters = _lock_statement(db)[1]
+    converters = _lock_statement(db)[2]
     values = list(row)
     for i, field_converters in enumerate(converters):
         for convert in field_converters:
@@ -80,7 +82,7 @@ def conversation_from_row(
 def locked_conversation(conversation_id: int) -> Conversation | None:
     """The conversation (with its run) under a row lock until the transaction ends."""
     db = transaction.get_connection()
-    statement, _ = _lock_statement(db)
+    statement = _lock_statement(db)[0]
     with db.cursor() as cursor:
         cursor.execute(statement, [conversation_id])
         row = cursor.fetchone()
@@ -185,3 +187,59 @@ def stored_utterance(row: Sequence[Any], conversation_id: int, client_id: str) -
     """The (unsaved) Utterance of one STORED_UTTERANCE row, enough to build its frame."""
     values = dict(zip(_STORED_UTTERANCE_COLUMNS, row, strict=True))
     return Utterance(conversation_id=conversation_id, client_message_id=client_id, **values)
+
+
+# --- Connect: everything a worker's socket needs, in one round trip (chat.live_store) --------
+
+
+def _in_model_order(model: Any, names: set[str]) -> tuple[str, ...]:
+    """`names` in the order of the model's fields, as Model.from_db takes partial rows."""
+    found = tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
+    assert len(found) == len(names), names
+    return found
+
+
+# The workers' columns the connection checks (the session binding and the qualification), and
+# the utterances' columns a replayed frame shows.
+CONNECT_WORKER_FIELDS = _in_model_order(
+    Worker, {"id", "device_key", "data_deleted_at", "role", "qualification"}
+)
+REPLAY_FIELDS = _in_model_order(
+    Utterance, {"id", "position", "client_message_id", "speaker", "text", "sent_at", "strategy"}
+)
+
+
+def connect_statements() -> str:
+    """Four SELECTs sent as one string: the session, the conversation with its run (as the
+    lock statement reads it, unlocked), its two workers, and the replay after a seq.
+
+    Parameters: session key, now, conversation id (three times), seq to replay after.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    quote = db.ops.quote_name
+    session_table = Session._meta.db_table
+    workers, conversations = Worker._meta.db_table, Conversation._meta.db_table
+    # Only names from the models' metadata are formatted in; values are parameters.
+    return "; ".join(
+        (
+            f"SELECT session_data FROM {quote(session_table)}"  # noqa: S608
+            " WHERE session_key = %s AND expire_date > %s",
+            _lock_statement(db)[1],
+            f"SELECT {', '.join(f'w.{quote(name)}' for name in CONNECT_WORKER_FIELDS)}"  # noqa: S608
+            f" FROM {quote(workers)} w INNER JOIN {quote(conversations)} c"
+            " ON w.id IN (c.seeker_id, c.supporter_id) WHERE c.id = %s",
+            f"SELECT {', '.join(quote(name) for name in REPLAY_FIELDS)}"  # noqa: S608
+            f" FROM {quote(Utterance._meta.db_table)}"
+            " WHERE conversation_id = %s AND position > %s ORDER BY position",
+        )
+    )
+
+
+def connect_worker(row: Sequence[Any]) -> Worker:
+    """A Worker of the connect statement's third result (those fields loaded, others deferred)."""
+    return Worker.from_db(DEFAULT_DB_ALIAS, list(CONNECT_WORKER_FIELDS), list(row))
+
+
+def replay_utterance(row: Sequence[Any]) -> Utterance:
+    """An Utterance of the connect statement's last result, enough to build its frame."""
+    return Utterance.from_db(DEFAULT_DB_ALIAS, list(REPLAY_FIELDS), list(row))

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from crowd.models import CollectionRun, Worker
 from crowd.selectors import run_named
+from esc_platform.progress import Progress
 
 
 class PaymentError(Exception):
@@ -132,15 +133,22 @@ def _rows(workers: Iterable[Worker], currency: str) -> list[PaymentRow]:
     return rows
 
 
-def write_csv(rows: Sequence[PaymentRow], site: PaymentSite, stream: TextIO) -> int:
+def write_csv(
+    rows: Sequence[PaymentRow],
+    site: PaymentSite,
+    stream: TextIO,
+    progress: Progress | None = None,
+) -> int:
     """Write rows in the site's layout; return how many lines of payment were written.
 
     The site layouts carry bonuses only (the base is paid by approving the submission on the
-    site) and leave out zero bonuses, which both sites refuse.
+    site) and leave out zero bonuses, which both sites refuse. `progress` counts the lines.
     """
+    progress = progress or Progress.quiet(noun="payment row")
     writer = csv.writer(stream, lineterminator="\n")
     if site == PaymentSite.FULL:
         writer.writerow(FULL_COLUMNS)
+        progress.set_total(len(rows))
         for row in rows:
             writer.writerow(
                 [
@@ -158,17 +166,21 @@ def write_csv(rows: Sequence[PaymentRow], site: PaymentSite, stream: TextIO) -> 
                     row.finished_at,
                 ]
             )
+            progress.advance()
         return len(rows)
     paid = [row for row in rows if row.bonus > 0]
+    progress.set_total(len(paid))
     if site == PaymentSite.PROLIFIC:
         for row in paid:
             writer.writerow([row.external_id, row.bonus])
+            progress.advance()
         return len(paid)
     writer.writerow(MTURK_COLUMNS)
     for row in paid:
         writer.writerow(
             [row.external_id, row.assignment_id, row.bonus, f"ESC task status {row.status_code}"]
         )
+        progress.advance()
     return len(paid)
 
 
@@ -178,6 +190,7 @@ def _export(
     include_paid: bool,
     stream: TextIO,
     worker_ids: Sequence[int] | None,
+    progress: Progress | None = None,
 ) -> PaymentExport:
     """Write the CSV to stream and mark its workers paid. Call inside a transaction."""
     workers = payable_workers(run, include_paid=include_paid)
@@ -189,7 +202,7 @@ def _export(
     # Lock the rows so that two exports at once cannot both pay the same worker.
     locked = list(workers.select_for_update())
     rows = _rows(locked, run.currency)
-    written = write_csv(rows, site, stream)
+    written = write_csv(rows, site, stream, progress)
     unpaid_ids = [worker.pk for worker in locked if worker.paid_at is None]
     marked = Worker.objects.filter(pk__in=unpaid_ids, paid_at__isnull=True).update(
         paid_at=timezone.now()
@@ -214,6 +227,7 @@ def export_payments_to_file(
     *,
     site: PaymentSite = PaymentSite.FULL,
     include_paid: bool = False,
+    progress: Progress | None = None,
 ) -> PaymentExport:
     """Write the run's payment CSV to `output` and mark the exported workers paid.
 
@@ -229,7 +243,7 @@ def export_payments_to_file(
     try:
         with transaction.atomic():
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-                result = _export(run, site, include_paid, stream, None)
+                result = _export(run, site, include_paid, stream, None, progress)
                 stream.flush()
                 os.fsync(stream.fileno())
             os.replace(temp_name, output)

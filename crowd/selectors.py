@@ -36,22 +36,29 @@ def current_worker(request: HttpRequest) -> Worker | None:
     return worker
 
 
+def session_worker_id(session: Any) -> int | None:
+    """The worker id a session names, before checking that the worker still holds it."""
+    value = session.get(SESSION_KEY)
+    return None if value is None else int(value)
+
+
+def holds_task(worker: Worker, session: Any) -> bool:
+    """The worker (device_key and data_deleted_at loaded) is this session's crowdworker."""
+    return worker.data_deleted_at is None and _holds(worker.device_key, session)
+
+
 def worker_id_from_scope(scope: dict[str, Any]) -> int | None:
     """The worker id bound to a websocket's session (Channels' SessionMiddleware scope)."""
     session = scope.get("session")
     if session is None:
         return None
-    value = session.get(SESSION_KEY)
-    if value is None:
+    worker_id = session_worker_id(session)
+    if worker_id is None:
         return None
-    device = (
-        Worker.objects.filter(pk=value, data_deleted_at__isnull=True)
-        .values_list("device_key", flat=True)
-        .first()
-    )
-    if device is None or not _holds(device, session):
+    worker = Worker.objects.filter(pk=worker_id).only("device_key", "data_deleted_at").first()
+    if worker is None or not holds_task(worker, session):
         return None
-    return int(value)
+    return worker_id
 
 
 def run_named(name: str, *, active_only: bool = False) -> CollectionRun | None:

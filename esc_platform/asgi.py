@@ -12,19 +12,20 @@ os.environ.setdefault("ESC_PROCESS_KIND", "web")
 django_asgi_app = get_asgi_application()
 
 # Imported after Django is set up: the routing imports models.
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from esc_platform.origins import OriginCheck  # noqa: E402
 from esc_platform.routing import websocket_urlpatterns  # noqa: E402
 from esc_platform.websocket_guard import CloseOnFailure  # noqa: E402
+from esc_platform.websocket_session import WebsocketSession  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # The Origin must be the site's (scheme, host and port): esc_platform/origins.py.
+        # The Origin must be the site's (scheme, host and port): esc_platform/origins.py. The
+        # session is read when first used (esc_platform/websocket_session.py).
         "websocket": CloseOnFailure(
-            OriginCheck(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            OriginCheck(WebsocketSession(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

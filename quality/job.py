@@ -16,6 +16,7 @@ from django.db.models import Count
 
 from chat.models import Conversation
 from crowd.models import CollectionRun
+from esc_platform.progress import Progress
 from quality.errors import QualityError
 from quality.judging import JudgeCounts, judge_pending
 from quality.models import Release
@@ -85,14 +86,19 @@ def demo_chats_left(run: CollectionRun | None = None) -> int:
 
 
 def run_quality_control(
-    *, run: CollectionRun | None = None, rejudge: bool = False, release: bool = True
+    *,
+    run: CollectionRun | None = None,
+    rejudge: bool = False,
+    release: bool = True,
+    progress: Progress | None = None,
 ) -> QualityControlResult:
     """The periodic job: judge what is new, then write a release of the approved set.
 
     The release is written only when this run judged everything it selected (see the module's
-    docstring); check `result.complete`, or call `raise_if_incomplete`.
+    docstring); check `result.complete`, or call `raise_if_incomplete`. `progress` follows the
+    judging (esc_platform.progress).
     """
-    counts = judge_pending(run=run, rejudge=rejudge)
+    counts = judge_pending(run=run, rejudge=rejudge, progress=progress)
     result = QualityControlResult(counts=counts)
     if release:
         if counts.complete:

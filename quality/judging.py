@@ -15,20 +15,28 @@ or judged with exactly one new decision.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.backends.utils import CursorDebugWrapper
+from django.db.models import F, Lookup, Q, QuerySet
+from django.db.models.lookups import In
 from django.utils import timezone
 
 from chat.models import Conversation, Utterance
 from crowd import vocabulary
 from crowd.models import CollectionRun
 from crowd.text import word_count
+from esc_platform.progress import Progress
 from quality.errors import QualityError
 from quality.models import AutoApprovalRuleSet, Decision, Flag, JudgingClaim, Outcome, Review
 from quality.rule_sets import current_rule_set
@@ -88,41 +96,123 @@ def judgeable_conversations(run: CollectionRun | None = None) -> QuerySet[Conver
     return qs
 
 
+class AnyOf(Lookup):
+    """`lhs IN (ids)` as a filter expression: `AnyOf(F("pk"), ids)`.
+
+    On PostgreSQL it is written `lhs = ANY(%s)` with the ids as one array parameter. Django
+    writes an IN list with a placeholder per value, and at 500 ids a chunk query is past the
+    length psycopg caches its parse of, so each one was parsed again in Python, and its values
+    prepared one by one: about a quarter of judging's time. Elsewhere it is Django's own IN.
+    """
+
+    lookup_name = "any_of"  # never registered on a field: used as an expression only
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, Any]:
+        return In(self.lhs, list(self.rhs)).as_sql(compiler, connection)
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, Any]:
+        lhs, params = self.process_lhs(compiler, connection)
+        # An array literal is one string to send (psycopg dumps lists element by element).
+        array = "{" + ",".join(str(int(pk)) for pk in self.rhs) + "}"
+        return f"{lhs} = ANY(%s::bigint[])", (*params, array)
+
+
+def among(field: str, ids: list[int]) -> AnyOf:
+    """A filter: `field` is one of `ids`."""
+    return AnyOf(F(field), ids)
+
+
+def _ascii_word_count(text: str) -> int | None:
+    """The words of plain ASCII text, None for any other text.
+
+    Once whitespace is split off, what is left of ASCII text is printable exactly when every
+    character is a letter, digit, punctuation mark or symbol, all of which are visible: then
+    every token is a word.
+    """
+    if not text.isascii():
+        return None
+    if text.isprintable():
+        return len(text.split())
+    tokens = text.split()
+    return len(tokens) if "".join(tokens).isprintable() else None
+
+
+def visible_word_count(texts: list[str]) -> int:
+    """`crowd.text.word_count` summed over `texts`, with a shortcut for plain ASCII text.
+
+    Texts joined by a space have the words of each (a space ends a token), so one check
+    covers a speaker's whole conversation; text with anything but plain ASCII (non-ASCII,
+    control characters) is counted by the platform's own rule. Judging 100,000 conversations
+    counts two million texts: this is about thirty times faster
+    (tests/quality/test_word_counting.py checks that it agrees).
+    """
+    fast = _ascii_word_count(" ".join(texts))
+    if fast is not None:
+        return fast
+    total = 0
+    for text in texts:
+        counted = _ascii_word_count(text)
+        total += word_count(text) if counted is None else counted
+    return total
+
+
+def _fetch(queryset: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
+    """Every row of a values_list queryset, fetched at once through the DB-API cursor.
+
+    For plain integer and text columns, which need no converter: Django's own iteration
+    costs more than the database at two million rows.
+    """
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def gather_facts(conversation_ids: list[int]) -> dict[int, ConversationFacts]:
     """The rules' inputs for many conversations in a fixed number of queries (no per-row query)."""
     facts = {
         pk: ConversationFacts(pk, end_reason, intensity)
         for pk, end_reason, intensity in Conversation.objects.filter(
-            pk__in=conversation_ids
+            among("pk", conversation_ids)
         ).values_list("pk", "end_reason", "initial_emotion_intensity")
     }
+    # The surveys in queries of their own, not joined: joined, PostgreSQL's planner chose to
+    # read a whole survey table for every chunk (fine at 20,000 conversations, 20 s at 100,000).
     for conv_id, final, empathy, relevance in SeekerPostChatSurvey.objects.filter(
-        conversation_id__in=conversation_ids
+        among("conversation_id", conversation_ids)
     ).values_list("conversation_id", "final_emotion_intensity", "empathy", "relevance"):
         f = facts[conv_id]
         f.final_emotion_intensity, f.empathy, f.relevance = final, empathy, relevance
     for conv_id, detail in SupporterPostChatSurvey.objects.filter(
-        conversation_id__in=conversation_ids
+        among("conversation_id", conversation_ids)
     ).values_list("conversation_id", "seeker_detail"):
         facts[conv_id].seeker_detail = detail
     utterances = (
-        Utterance.objects.filter(conversation_id__in=conversation_ids)
+        Utterance.objects.filter(among("conversation_id", conversation_ids))
         .order_by("conversation_id", "position")
         .values_list("conversation_id", "speaker", "text", "feedback")
     )
-    for conv_id, speaker, text, feedback in utterances.iterator(chunk_size=5000):
+    # A chunk's utterances are read at once (a few MB at most: chat.limits caps a conversation's
+    # messages), then counted per conversation and speaker.
+    for conv_id, rows in groupby(_fetch(utterances), key=itemgetter(0)):
+        seeker: list[str] = []
+        supporter: list[str] = []
+        feedback: list[int] = []
+        for _, speaker, text, score in rows:
+            if speaker == vocabulary.SUPPORTER:
+                supporter.append(text)
+            else:
+                seeker.append(text)
+                if score is not None:
+                    feedback.append(score)
         f = facts[conv_id]
-        f.utterance_count += 1
-        if speaker == vocabulary.SUPPORTER:
-            f.supporter_utterances += 1
-            f.supporter_words += word_count(text)
-        else:
-            f.seeker_utterances += 1
-            f.seeker_words += word_count(text)
-            if feedback is not None:
-                f.feedback.append(feedback)
+        f.utterance_count = len(seeker) + len(supporter)
+        f.seeker_utterances, f.seeker_words = len(seeker), visible_word_count(seeker)
+        f.supporter_utterances, f.supporter_words = len(supporter), visible_word_count(supporter)
+        f.feedback = feedback
     for conv_id, kind in (
-        Flag.objects.filter(conversation_id__in=conversation_ids, resolved_at__isnull=True)
+        Flag.objects.filter(among("conversation_id", conversation_ids), resolved_at__isnull=True)
         # Partners from one address are shown to reviewers, but hold approval back only
         # where the run says so (colleagues share an office's address).
         .exclude(kind=Flag.Kind.SAME_NETWORK, conversation__run__same_network_needs_review=False)
@@ -142,11 +232,11 @@ def _take_chunk(candidates: list[int], run: CollectionRun | None) -> list[int]:
     it; on PostgreSQL the rows are locked as they are read.
     """
     JudgingClaim.objects.filter(
-        conversation_id__in=candidates, claimed_at__lt=claim_cutoff()
+        among("conversation_id", candidates), claimed_at__lt=claim_cutoff()
     ).delete()
     free = (
         judgeable_conversations(run)
-        .filter(pk__in=candidates)
+        .filter(among("pk", candidates))
         .exclude(pk__in=JudgingClaim.objects.values("conversation_id"))
         .order_by("pk")
     )
@@ -158,28 +248,78 @@ def _take_chunk(candidates: list[int], run: CollectionRun | None) -> list[int]:
     return list(free.values_list("pk", flat=True))
 
 
+# Decision's columns as the judging writes them (decided_at is the chunk's moment).
+_DECISION_FIELDS = (
+    "conversation",
+    "rule_set",
+    "rule_set_version",
+    "outcome",
+    "criteria",
+    "has_seeker_survey",
+    "reasons",
+    "decided_at",
+)
+
+
+def _insert_decisions(rows: list[tuple[Any, ...]]) -> None:
+    """Insert Decision rows (values in `_DECISION_FIELDS` order, JSON already as text).
+
+    Rows rather than model instances: at 100,000 conversations, instances and the ORM's
+    bulk INSERT (on PostgreSQL an UNNEST of JSON arrays, quoted element by element in Python)
+    cost more than all the rest of judging. PostgreSQL takes them with COPY, the fastest way
+    in; other databases with one executemany.
+    """
+    if not rows:
+        return
+    meta = Decision._meta
+    fields = {field.name: str(field.column) for field in meta.concrete_fields}
+    columns = ", ".join(connection.ops.quote_name(fields[name]) for name in _DECISION_FIELDS)
+    table = connection.ops.quote_name(meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            statement = f"COPY {table} ({columns}) FROM STDIN"
+            # Logged like any query where Django logs queries (DEBUG, CaptureQueriesContext).
+            logged = (
+                cursor.debug_sql(statement)
+                if isinstance(cursor, CursorDebugWrapper)
+                else contextlib.nullcontext()
+            )
+            with logged, cursor.cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            # Names from the model's meta, quoted; the values are parameters.
+            marks = ", ".join(["%s"] * len(_DECISION_FIELDS))
+            statement = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
+            cursor.executemany(statement, rows)
+
+
 def _judge_chunk(ids: list[int], rules: AutoApprovalRuleSet, counts: JudgeCounts) -> None:
     """Judge `ids` (taken by _take_chunk in the current transaction) and record the outcomes."""
     by_outcome: dict[str, list[int]] = defaultdict(list)
-    decisions = []
+    decided_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = []
     for pk, facts in gather_facts(ids).items():
         judgement = judge(facts, rules)
         by_outcome[judgement.outcome].append(pk)
-        decisions.append(
-            Decision(
-                conversation_id=pk,
-                rule_set=rules,
-                rule_set_version=rules.version,
-                outcome=judgement.outcome,
-                criteria=judgement.criteria_dicts(),
-                has_seeker_survey=judgement.has_seeker_survey,
-                reasons=judgement.reasons,
+        rows.append(
+            (
+                pk,
+                rules.pk,
+                rules.version,
+                str(judgement.outcome),
+                # The JSONField's value as JSON text: the same values as Django's json.dumps
+                # writes (only the spacing differs), ten times faster.
+                orjson.dumps(judgement.criteria_dicts()).decode(),
+                judgement.has_seeker_survey,
+                orjson.dumps(judgement.reasons).decode(),
+                decided_at,
             )
         )
-    Decision.objects.bulk_create(decisions, batch_size=500)
+    _insert_decisions(rows)
     for outcome, pks in by_outcome.items():
         updated = Conversation.objects.filter(
-            pk__in=pks, quality_status=Conversation.QualityStatus.PENDING
+            among("pk", pks), quality_status=Conversation.QualityStatus.PENDING
         ).update(quality_status=outcome)
         if updated != len(pks):
             # Someone changed a status under our lock (or, without row locks, a job that did
@@ -189,7 +329,11 @@ def _judge_chunk(ids: list[int], rules: AutoApprovalRuleSet, counts: JudgeCounts
 
 
 def judge_pending(
-    *, run: CollectionRun | None = None, rejudge: bool = False, chunk_size: int | None = None
+    *,
+    run: CollectionRun | None = None,
+    rejudge: bool = False,
+    chunk_size: int | None = None,
+    progress: Progress | None = None,
 ) -> JudgeCounts:
     """Run the preliminary filter and auto-approval on every pending ended conversation.
 
@@ -198,15 +342,19 @@ def judge_pending(
     `pending`. Conversations another job holds are not waited for but counted in `skipped`
     (the run is then not `complete`). With `rejudge`, conversations the rules decided earlier
     (filtered / approved / review, never a reviewer's decision) are reset to pending first and
-    judged again under the current rule set.
+    judged again under the current rule set. `progress` (esc_platform.progress) advances a
+    chunk at a time; its total is counted only when it draws a bar.
     """
     if rejudge:
         reset_for_rejudging(run=run)
     size = chunk_size or settings.QUALITY_CONTROL_CHUNK_SIZE
     rules = current_rule_set()
     counts = JudgeCounts()
+    progress = progress or Progress.quiet()
     last_pk = 0
     base = judgeable_conversations(run).order_by("pk")
+    if progress.drawing:
+        progress.set_total(base.count())
     while True:
         candidates = list(base.filter(pk__gt=last_pk).values_list("pk", flat=True)[:size])
         if not candidates:
@@ -220,6 +368,7 @@ def judge_pending(
             # Read after our commit: those another job judged meanwhile are done, not skipped.
             left = set(candidates) - set(mine)
             counts.skipped += judgeable_conversations(run).filter(pk__in=left).count()
+        progress.advance(len(candidates))
     if counts.skipped:
         logger.warning(
             "quality control judged %s; %d conversations were held by another job",

@@ -16,6 +16,7 @@ from chat.dataset import DatasetError
 from chat.dataset.reading import read_file
 from chat.dataset.storing import resolve_run, store_conversations
 from chat.models import Conversation
+from esc_platform.progress import Progress
 
 IMPORT_STATUSES = (Conversation.QualityStatus.APPROVED, Conversation.QualityStatus.PENDING)
 
@@ -34,7 +35,7 @@ def import_esconv_file(
     fmt: str = "auto",
     status: str = Conversation.QualityStatus.APPROVED,
     run_name: str | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Import one ESConv file, all or nothing; records already present are skipped."""
     if status not in IMPORT_STATUSES:

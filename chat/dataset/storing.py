@@ -10,13 +10,13 @@ from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from tqdm import tqdm
 
 from chat.dataset import DatasetError
 from chat.dataset.validating import ParsedConversation
 from chat.models import Conversation, Utterance
 from crowd import vocabulary
 from crowd.models import CollectionRun
+from esc_platform.progress import Progress
 from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
 
 # Rows per INSERT and values per IN (...): well under SQLite's variable limit.
@@ -149,7 +149,7 @@ def store_conversations(
     fmt: str,
     run: CollectionRun,
     status: str,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[int, int]:
     """Write the conversations not stored yet; return (imported, skipped). Call in a transaction.
 
@@ -157,22 +157,22 @@ def store_conversations(
     for the conversations and a few for their utterances and surveys.
     """
     todo = _not_stored_yet(parsed)
-    with tqdm(total=len(todo), disable=not progress, unit="conv", desc="import") as bar:
-        for batch in _batches(todo, WRITE_BATCH):
-            rows = [
-                _conversation_row(p, fingerprint=fp, run=run, status=status, fmt=fmt)
-                for fp, p in batch
-            ]
-            Conversation.objects.bulk_create(rows)
-            if any(row.pk is None for row in rows):
-                # Backends that cannot return ids from a bulk insert: look them up once.
-                ids = dict(
-                    Conversation.objects.filter(
-                        source_fingerprint__in=[fp for fp, _ in batch]
-                    ).values_list("source_fingerprint", "pk")
-                )
-                for row in rows:
-                    row.pk = ids[row.source_fingerprint]
-            _store_children(rows, [p for _, p in batch])
-            bar.update(len(batch))
+    progress = progress or Progress.quiet()
+    progress.set_total(len(todo))
+    for batch in _batches(todo, WRITE_BATCH):
+        rows = [
+            _conversation_row(p, fingerprint=fp, run=run, status=status, fmt=fmt) for fp, p in batch
+        ]
+        Conversation.objects.bulk_create(rows)
+        if any(row.pk is None for row in rows):
+            # Backends that cannot return ids from a bulk insert: look them up once.
+            ids = dict(
+                Conversation.objects.filter(
+                    source_fingerprint__in=[fp for fp, _ in batch]
+                ).values_list("source_fingerprint", "pk")
+            )
+            for row in rows:
+                row.pk = ids[row.source_fingerprint]
+        _store_children(rows, [p for _, p in batch])
+        progress.advance(len(batch))
     return len(todo), len(parsed) - len(todo)

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench.helpers import REPO, bench_script, database_exists, environment_without, run_script
+from tests.bench.helpers import (
+    REPO,
+    bench_script,
+    database_exists,
+    environment_without,
+    last_json_line,
+    run_script,
+)
 from tests.services_probe import reachable, require
 
 BENCH = bench_script("quality_scale.py")
@@ -59,6 +66,34 @@ def test_with_postgres_it_creates_a_fresh_database_and_drops_it() -> None:
     name = re.search(r"^database: fresh PostgreSQL database (\w+) \(dropped", done.stdout, re.M)
     assert name is not None and name.group(1).startswith("esc_quality_bench_test_")
     assert not database_exists(POSTGRES, name.group(1))
+
+
+def test_it_reports_its_figures_and_issues_a_constant_number_of_queries_per_chunk() -> None:
+    env = environment_without("DATABASE_URL", "BENCH_DATABASE_URL")
+
+    done = run_script(
+        BENCH,
+        "--conversations",
+        "60",
+        "--utterances",
+        "4",
+        "--chunk-size",
+        "20",
+        "--json",
+        timeout=300,
+        env=env,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = last_json_line(done)
+    assert figures["conversations"] == 60 and figures["chunks"] == 3
+    assert figures["seconds"] > 0 and figures["conversations_per_s"] > 0
+    assert figures["filtered"] + figures["approved"] + figures["review"] == 60
+    assert figures["skipped"] == 0
+    # Per chunk of 20 conversations (80 utterances): a dozen statements, whatever its size; a
+    # query per conversation or per utterance would be 20 or 80 a chunk.
+    assert figures["queries"] <= 15 * figures["chunks"] + 3
+    assert figures["queries_per_chunk"] == pytest.approx(figures["queries"] / 3, abs=0.01)
 
 
 def test_it_refuses_two_databases_at_once() -> None:

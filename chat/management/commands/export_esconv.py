@@ -15,6 +15,7 @@ from chat.dataset.exporting import export_conversations
 from chat.dataset.layouts import EXPORT_FORMATS
 from crowd.models import CollectionRun
 from crowd.selectors import run_named
+from esc_platform.progress import Progress
 
 
 class Command(BaseCommand):
@@ -43,16 +44,19 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         output: str = options["output"]
+        # The bar goes to stderr, and only when that is a terminal; stdout may be the data.
+        progress = Progress("export", stream=self.stderr)
         try:
-            counts = export_conversations(
-                _Unterminated(self.stdout) if output == "-" else Path(output),
-                status=options["status"],
-                run=_named_run(options["run_name"]),
-                fmt=options["fmt"],
-                split=options["split"],
-                seed=options["seed"],
-                progress=sys.stderr.isatty(),
-            )
+            with progress:
+                counts = export_conversations(
+                    _Unterminated(self.stdout) if output == "-" else Path(output),
+                    status=options["status"],
+                    run=_named_run(options["run_name"]),
+                    fmt=options["fmt"],
+                    split=options["split"],
+                    seed=options["seed"],
+                    progress=progress,
+                )
         except BrokenPipeError:
             # The reader (`| head`) stopped reading: end quietly, as Unix tools do, with
             # stdout pointed at /dev/null so the interpreter's final flush cannot fail.
@@ -60,16 +64,18 @@ class Command(BaseCommand):
             return
         except DatasetError as exc:
             raise CommandError(f"{exc}; nothing was exported") from exc
-        self._report(output, counts)
+        self._report(output, counts, progress)
 
-    def _report(self, output: str, counts: dict[str, int]) -> None:
+    def _report(self, output: str, counts: dict[str, int], progress: Progress) -> None:
+        """One last line: how many conversations went where, and how long it took."""
+        total = sum(counts.values())
         if "all" not in counts:
-            summary = ", ".join(f"{name} {count}" for name, count in counts.items())
-            self.stdout.write(f"Exported {summary} conversations beside {output}")
+            shares = ", ".join(f"{name} {count:,}" for name, count in counts.items())
+            self.stdout.write(progress.summary("exported", total, f"beside {output} ({shares})"))
         elif output == "-":
-            self.stderr.write(f"Exported {counts['all']} conversations")
+            self.stderr.write(progress.summary("exported", total))
         else:
-            self.stdout.write(f"Exported {counts['all']} conversations to {output}")
+            self.stdout.write(progress.summary("exported", total, f"to {output}"))
 
 
 def _named_run(name: str | None) -> CollectionRun | None:

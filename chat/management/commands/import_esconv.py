@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from chat.dataset import DatasetError
 from chat.dataset.importing import IMPORT_STATUSES, import_esconv_file
 from chat.dataset.layouts import FORMATS
+from esc_platform.progress import Progress
 
 
 class Command(BaseCommand):
@@ -40,17 +40,21 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # A bar on stderr while the rows are written, only when stderr is a terminal.
+        progress = Progress("import", stream=self.stderr)
         try:
-            result = import_esconv_file(
-                options["path"],
-                fmt=options["fmt"],
-                status=options["status"],
-                run_name=options["run_name"],
-                progress=sys.stderr.isatty(),
-            )
+            with progress:
+                result = import_esconv_file(
+                    options["path"],
+                    fmt=options["fmt"],
+                    status=options["status"],
+                    run_name=options["run_name"],
+                    progress=progress,
+                )
         except DatasetError as exc:
             raise CommandError(f"{options['path']}: {exc}; nothing was imported") from exc
         self.stdout.write(
             f"{options['path']} ({result.format}): imported {result.imported}, "
             f"skipped {result.skipped} already present, into run {result.run!r}"
         )
+        self.stdout.write(progress.summary("imported", result.imported))

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crowd import payments
+from esc_platform.progress import Progress
 
 
 class Command(BaseCommand):
@@ -36,14 +37,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # A bar on stderr while the rows are written, only when stderr is a terminal.
+        progress = Progress("payments", noun="payment row", stream=self.stderr)
         try:
             run = payments.find_run(options["run"])
-            result = payments.export_payments_to_file(
-                run,
-                Path(options["output"]),
-                site=payments.PaymentSite(options["site"]),
-                include_paid=options["include_paid"],
-            )
+            with progress:
+                result = payments.export_payments_to_file(
+                    run,
+                    Path(options["output"]),
+                    site=payments.PaymentSite(options["site"]),
+                    include_paid=options["include_paid"],
+                    progress=progress,
+                )
         except (payments.PaymentError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
@@ -56,3 +61,4 @@ class Command(BaseCommand):
                 f"{result.skipped_deleted} finished workers were left out: their data was "
                 "deleted at their request, so there is no id to pay."
             )
+        self.stdout.write(progress.summary("exported", result.rows))

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crowd.models import CollectionRun
 from crowd.selectors import run_named
+from esc_platform.progress import Progress
 from quality.errors import QualityError
 from quality.job import INCOMPLETE, QualityControlResult, run_quality_control
 from quality.releases import ReleaseOutcome
@@ -35,13 +36,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         run = _named_run(options["run"])
+        # A bar on stderr while judging, only when stderr is a terminal.
+        progress = Progress("judge", stream=self.stderr)
         try:
-            result = run_quality_control(
-                run=run, rejudge=options["rejudge"], release=not options["no_release"]
-            )
+            with progress:
+                result = run_quality_control(
+                    run=run,
+                    rejudge=options["rejudge"],
+                    release=not options["no_release"],
+                    progress=progress,
+                )
         except QualityError as exc:
             raise CommandError(str(exc)) from exc
         self._report(result)
+        self.stdout.write(progress.summary("judged", result.counts.judged))
         if not result.complete:
             # Not a success: some conversations were left to another job (and no release made).
             raise CommandError(result.summary())

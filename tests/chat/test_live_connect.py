@@ -1,0 +1,192 @@
+"""A worker's socket joins a live chat in one database round trip on PostgreSQL (issue 13).
+
+chat.live_store.open_session reads the session, the conversation, its workers and the replay
+with one string of statements; these tests count the statements that reach the database
+(psycopg's cursor and Django's, wherever they run) and check that what the socket is told is
+exactly what the thread path tells it. Refusals keep the thread path (tests/chat elsewhere).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.backends import utils as django_cursors
+from django.utils import timezone
+from psycopg import AsyncClientCursor
+
+from chat import live_store, sessions
+from chat.models import Utterance
+from crowd.models import Worker
+from tests.cast import CAROL, DAVE
+from tests.chat.factories import make_pair
+from tests.chat.sockets import adb, connect, join, receive, receive_until
+from tests.crowd.factories import session_cookie
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+def _require_postgresql() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-round-trip connect exists on PostgreSQL only (its pass runs it)")
+
+
+class _Statements:
+    """Counts the statements sent: the event loop's (psycopg) and the ORM's (any thread)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.event_loop: list[str] = []
+        self.orm: list[str] = []
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Statements]:
+    seen = _Statements()
+    real_async = AsyncClientCursor.execute
+    real_orm = django_cursors.CursorWrapper.execute
+
+    async def counted_async(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        seen.event_loop.append(str(query))
+        return await real_async(self, query, params, **kwargs)
+
+    def counted_orm(self: Any, sql: Any, params: Any = None) -> Any:
+        with seen.lock:
+            seen.orm.append(str(sql))
+        return real_orm(self, sql, params)
+
+    monkeypatch.setattr(AsyncClientCursor, "execute", counted_async)
+    monkeypatch.setattr(django_cursors.CursorWrapper, "execute", counted_orm)
+    yield seen
+
+
+def _talk(pair: Any) -> None:
+    """Two stored messages, the second the supporter's with a strategy."""
+    Utterance.objects.create(
+        conversation=pair.conversation, position=1, speaker="seeker", text="hello", sent_at=None
+    )
+    Utterance.objects.create(
+        conversation=pair.conversation,
+        position=2,
+        speaker="supporter",
+        text="hi there",
+        strategy="Question",
+        client_message_id="c-2",
+        sent_at=timezone.now(),
+    )
+    pair.conversation.last_seq = 2
+    pair.conversation.save(update_fields=["last_seq"])
+
+
+def _thread_path(conversation_id: int, worker_id: int, after: int) -> sessions.ChatSession:
+    return sessions.open_session(conversation_id, worker_id=worker_id, after=after)
+
+
+async def test_a_worker_connects_in_one_round_trip_and_is_told_what_the_thread_path_tells(
+    statements: _Statements,
+) -> None:
+    _require_postgresql()
+    pair = await adb(make_pair)()
+    await adb(_talk)(pair)
+    cookie = await adb(session_cookie)(pair.supporter)
+    statements.event_loop.clear()
+    statements.orm.clear()
+
+    socket, hello = await join(cookie, pair.conversation.pk, after=1)
+    replayed = await receive(socket)
+
+    assert len(statements.event_loop) == 1, statements.event_loop
+    # Nothing through the ORM: no session load, no worker or conversation query, in no thread.
+    assert statements.orm == []
+    expected = await adb(_thread_path)(pair.conversation.pk, pair.supporter.pk, 1)
+    # elapsed_s is computed at each greeting: equal to the second, unless a second boundary
+    # passed between the two.
+    assert abs(hello.pop("elapsed_s") - expected.hello.pop("elapsed_s")) <= 1
+    assert hello == expected.hello
+    assert [replayed] == expected.replay
+    assert replayed["strategy"] == "Question" and replayed["seq"] == 2
+    await socket.disconnect()
+
+
+async def test_a_seeker_is_replayed_everything_without_strategies_in_the_same_round_trip(
+    statements: _Statements,
+) -> None:
+    _require_postgresql()
+    pair = await adb(make_pair)()
+    await adb(_talk)(pair)
+    cookie = await adb(session_cookie)(pair.seeker)
+    statements.event_loop.clear()
+
+    socket, hello = await join(cookie, pair.conversation.pk)
+    first, second = await receive(socket), await receive(socket)
+
+    assert len(statements.event_loop) == 1
+    assert hello["role"] == "seeker" and hello["last_seq"] == 2
+    assert (first["seq"], first["id"], first["text"]) == (1, "seq-1", "hello")
+    assert (second["seq"], second["text"]) == (2, "hi there") and "strategy" not in second
+    await socket.disconnect()
+
+
+def _disqualify(worker: Worker) -> None:
+    Worker.objects.filter(pk=worker.pk).update(qualification=Worker.Qualification.FAILED)
+
+
+async def test_a_supporter_disqualified_since_matching_is_still_refused() -> None:
+    _require_postgresql()
+    pair = await adb(make_pair)()
+    cookie = await adb(session_cookie)(pair.supporter)
+    await adb(_disqualify)(pair.supporter)
+
+    socket = await connect(f"/ws/chat/{pair.conversation.pk}/", cookie)
+    closed = await socket.receive_output(timeout=3)
+
+    assert closed == {"type": "websocket.close", "code": 4403}
+
+
+async def test_a_socket_refused_after_joining_the_group_is_sent_none_of_its_messages() -> None:
+    _require_postgresql()
+    pair = await adb(make_pair)()
+    seeker, _ = await join(await adb(session_cookie)(pair.seeker), pair.conversation.pk)
+    other = await adb(make_pair)(seeker=CAROL, supporter=DAVE)
+    outsider = await connect(
+        f"/ws/chat/{pair.conversation.pk}/", await adb(session_cookie)(other.seeker)
+    )
+
+    await seeker.send_json_to({"type": "message", "id": "m-1", "text": "private"})
+    await receive_until(seeker, "ack")
+
+    assert await outsider.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+    assert await outsider.receive_nothing(timeout=0.5)
+    await seeker.disconnect()
+
+
+def _terminate_chat_connections() -> int:
+    """What a database restart does to the chat's pooled async connections: killed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = %s",
+            [live_store.APPLICATION_NAME],
+        )
+        return int(cursor.fetchone()[0])
+
+
+async def test_a_socket_connects_after_the_database_dropped_the_pooled_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _require_postgresql()
+    pair = await adb(make_pair)()
+    cookie = await adb(session_cookie)(pair.seeker)
+    first, _ = await join(cookie, pair.conversation.pk)
+    await first.disconnect()
+    assert await adb(_terminate_chat_connections)() == 1
+    caplog.clear()
+
+    second, hello = await join(cookie, pair.conversation.pk)
+
+    assert hello["role"] == "seeker"
+    assert "a pooled database connection had gone" in caplog.text
+    await second.disconnect()
