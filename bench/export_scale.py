@@ -28,19 +28,19 @@ import gc
 import json
 import os
 import random
-import resource
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.child import run_measured  # noqa: E402
 from bench.exportbaseline import baseline, sha256  # noqa: E402
 from bench.scratch import use_database  # noqa: E402
 
@@ -193,25 +193,8 @@ def _surveys(conversation: Any, rng: random.Random) -> tuple[list[Any], list[Any
     return seeker, supporter
 
 
-def _peak_rss_kib(pid: int) -> int | None:
-    """The high-water RSS of a running process (VmHWM), None once it has exited."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return None
-
-
 def export(env: dict[str, str], run_name: str, output: Path, fmt: str) -> tuple[float, float]:
-    """Run the export command in a child; return (seconds, the child's peak RSS in MB).
-
-    The peak is the child's own VmHWM, polled from /proc while it runs: it is monotonic, so
-    the last reading is the peak. getrusage(RUSAGE_CHILDREN) is only a fallback, because the
-    kernel carries the parent's high-water mark from before exec() into the child's figure.
-    """
+    """Run the export command in a child; return (seconds, the child's peak RSS in MB)."""
     command = [
         sys.executable,
         str(REPO / "manage.py"),
@@ -225,20 +208,7 @@ def export(env: dict[str, str], run_name: str, output: Path, fmt: str) -> tuple[
         "--run",
         run_name,
     ]
-    log = output.with_suffix(".log")
-    started = time.perf_counter()
-    with log.open("w") as sink:
-        child = subprocess.Popen(command, env=env, cwd=REPO, stdout=sink, stderr=sink)
-        peak_kib = 0
-        while child.poll() is None:
-            peak_kib = max(peak_kib, _peak_rss_kib(child.pid) or 0)
-            time.sleep(0.02)
-    seconds = time.perf_counter() - started
-    if child.returncode != 0:
-        raise SystemExit(f"export_esconv failed ({child.returncode}):\n{log.read_text()}")
-    if not peak_kib:  # no /proc: an upper bound (ru_maxrss is in KiB on Linux)
-        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, peak_kib / 1024
+    return run_measured(command, env, output.with_suffix(".log"), cwd=REPO)
 
 
 def cleanup(run_name: str) -> None:
@@ -335,14 +305,21 @@ def measure(
     }
 
 
-def main() -> None:
-    args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="esc-export-bench-"))
+Measure = Callable[[argparse.Namespace, dict[str, str], str, Path], dict[str, Any]]
+
+
+def run_bench(args: argparse.Namespace, prefix: str, measure: Measure) -> None:
+    """`measure(args, env, run_name, workdir)` on the bench database, then clean up.
+
+    The data goes into a temporary SQLite file in a fresh work folder (removed at the end),
+    or into --database-url, whose rows of the bench's own run are deleted at the end.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix=f"esc-{prefix}-bench-"))
     env = use_database(args.database_url, workdir)
     import django
 
     django.setup()
-    run_name = f"bench-{secrets.token_hex(4)}"
+    run_name = f"bench-{prefix}-{secrets.token_hex(4)}"
     try:
         result = measure(args, env, run_name, workdir)
         if args.json:
@@ -351,6 +328,10 @@ def main() -> None:
         if args.database_url:
             cleanup(run_name)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    run_bench(parse_args(), "export", measure)
 
 
 if __name__ == "__main__":

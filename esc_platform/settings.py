@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "surveys",
     "chat",
     "quality",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -304,6 +305,16 @@ QUALITY_CONTROL_CHUNK_SIZE = min(env_int("QUALITY_CONTROL_CHUNK_SIZE", 500, mini
 CELERY_BEAT_SCHEDULE["quality-control"] = {
     "task": "quality.run_quality_control",
     "schedule": float(QUALITY_CONTROL_INTERVAL_SECONDS),
+}
+
+# Dataset analytics (docs/analytics.md): a run of at most this many conversations has its report
+# computed when the staff page asks; larger runs by the Celery task, and every
+# ANALYTICS_REFRESH_SECONDS for the active runs whose set changed.
+ANALYTICS_SYNC_LIMIT = env_int("ANALYTICS_SYNC_LIMIT", 5000, minimum=0)
+ANALYTICS_REFRESH_SECONDS = env_int("ANALYTICS_REFRESH_SECONDS", 1800, minimum=60)
+CELERY_BEAT_SCHEDULE["analytics-refresh-reports"] = {
+    "task": "analytics.refresh_reports",
+    "schedule": float(ANALYTICS_REFRESH_SECONDS),
 }
 
 # Expired sessions (abandoned browsers, one per entry link) are deleted with Django's own

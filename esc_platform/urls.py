@@ -23,5 +23,6 @@ urlpatterns = [
     path("surveys/", include("surveys.urls")),
     path("chat/", include("chat.urls")),
     path("quality/", include("quality.urls")),
+    path("analytics/", include("analytics.urls")),
     path("api/", include("esc_platform.api_urls")),
 ]

@@ -93,3 +93,19 @@ async def join(
     hello = await receive(communicator)
     assert hello["type"] == "hello", hello
     return communicator, hello
+
+
+def terminate_chat_connections() -> int:
+    """What a database restart does to the chat's pooled async connections (chat.live_store):
+    killed. Returns how many there were."""
+    from django.db import connection
+
+    from chat import live_store
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = %s",
+            [live_store.APPLICATION_NAME],
+        )
+        return int(cursor.fetchone()[0])

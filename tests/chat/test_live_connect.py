@@ -18,12 +18,22 @@ from django.db.backends import utils as django_cursors
 from django.utils import timezone
 from psycopg import AsyncClientCursor
 
-from chat import live_store, sessions
+# Loaded when the module is: the application's first import sets up Django's logging again,
+# which replaces the root handlers a test's caplog reads from.
+import esc_platform.asgi  # noqa: F401
+from chat import sessions
 from chat.models import Utterance
 from crowd.models import Worker
 from tests.cast import CAROL, DAVE
 from tests.chat.factories import make_pair
-from tests.chat.sockets import adb, connect, join, receive, receive_until
+from tests.chat.sockets import (
+    adb,
+    connect,
+    join,
+    receive,
+    receive_until,
+    terminate_chat_connections,
+)
 from tests.crowd.factories import session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -163,17 +173,6 @@ async def test_a_socket_refused_after_joining_the_group_is_sent_none_of_its_mess
     await seeker.disconnect()
 
 
-def _terminate_chat_connections() -> int:
-    """What a database restart does to the chat's pooled async connections: killed."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND application_name = %s",
-            [live_store.APPLICATION_NAME],
-        )
-        return int(cursor.fetchone()[0])
-
-
 async def test_a_socket_connects_after_the_database_dropped_the_pooled_connection(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -182,7 +181,7 @@ async def test_a_socket_connects_after_the_database_dropped_the_pooled_connectio
     cookie = await adb(session_cookie)(pair.seeker)
     first, _ = await join(cookie, pair.conversation.pk)
     await first.disconnect()
-    assert await adb(_terminate_chat_connections)() == 1
+    assert await adb(terminate_chat_connections)() == 1
     caplog.clear()
 
     second, hello = await join(cookie, pair.conversation.pk)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+# Loaded when the module is: the application's first import sets up Django's logging again,
+# which replaces the root handlers a test's caplog reads from.
+import esc_platform.asgi  # noqa: F401
 from chat import live_store
 from chat.models import Conversation, Utterance
 from quality.models import Flag
 from tests.chat.factories import make_pair
-from tests.chat.sockets import adb, join, receive_until
+from tests.chat.sockets import adb, join, receive_until, terminate_chat_connections
 from tests.crowd.factories import session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -27,17 +30,6 @@ async def test_messages_take_the_event_loop_path_only_on_postgresql() -> None:
     assert live_store.enabled() is _on_postgresql()
 
 
-def _terminate_message_connections() -> int:
-    """What a database restart does to the message path's pooled connections: killed."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND application_name = %s",
-            [live_store.APPLICATION_NAME],
-        )
-        return int(cursor.fetchone()[0])
-
-
 async def test_a_message_after_the_database_dropped_its_connections_is_still_stored(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -49,7 +41,7 @@ async def test_a_message_after_the_database_dropped_its_connections_is_still_sto
     ack, _ = await receive_until(seeker, "ack")
     assert ack["seq"] == 1
     # The pool now holds an idle connection; the server kills it.
-    assert await adb(_terminate_message_connections)() == 1
+    assert await adb(terminate_chat_connections)() == 1
     caplog.clear()
     await seeker.send_json_to({"type": "message", "id": "m-2", "text": "second"})
     ack, before = await receive_until(seeker, "ack")

@@ -71,14 +71,16 @@ def test_the_intervals_come_from_the_environment() -> None:
         "CHAT_END_ABANDONED_SECONDS": "8",
         "QUALITY_CONTROL_INTERVAL_SECONDS": "90",
         "SESSION_CLEANUP_SECONDS": "600",
+        "ANALYTICS_REFRESH_SECONDS": "120",
     }
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == (
-        "[('chat-end-abandoned', 8.0), ('chat-release-stale-waiting', 7.0), "
-        "('crowd-clear-expired-sessions', 600.0), ('quality-control', 90.0)]"
+        "[('analytics-refresh-reports', 120.0), ('chat-end-abandoned', 8.0), "
+        "('chat-release-stale-waiting', 7.0), ('crowd-clear-expired-sessions', 600.0), "
+        "('quality-control', 90.0)]"
     )
 
 
