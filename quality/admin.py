@@ -92,3 +92,27 @@ class RelabelAssignmentAdmin(admin.ModelAdmin):
 class ReleaseAdmin(admin.ModelAdmin):
     list_display = ("number", "created_at", "count", "sha256", "path")
     readonly_fields = [f.name for f in models.Release._meta.fields]
+
+
+@admin.register(models.CalibrationSample)
+class CalibrationSampleAdmin(admin.ModelAdmin):
+    """Read-only: a sample is drawn on the calibration page, once per run."""
+
+    list_display = ("run", "seed", "size", "created_at", "created_by")
+    readonly_fields = [f.name for f in models.CalibrationSample._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(models.CalibrationLabel)
+class CalibrationLabelAdmin(admin.ModelAdmin):
+    """Read-only: labels are given on the calibration page, one per reviewer and conversation."""
+
+    list_display = ("conversation", "reviewer", "approved", "created_at")
+    list_filter = ("approved", "reviewer")
+    raw_id_fields = ("conversation",)
+    readonly_fields = [f.name for f in models.CalibrationLabel._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -318,3 +318,91 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return f"Release {self.number}"
+
+
+class CalibrationSample(models.Model):
+    """The conversations of one run drawn for rule calibration (docs/quality.md).
+
+    Drawn once per run by a seeded random draw, so the same seed and population give the same
+    sample; reviewers label it, and candidate rule sets are compared with their labels.
+    """
+
+    run = models.OneToOneField(
+        "crowd.CollectionRun", on_delete=models.CASCADE, related_name="calibration_sample"
+    )
+    seed = models.IntegerField()
+    size = models.PositiveIntegerField(help_text="How many conversations were asked for.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"calibration sample of run {self.run_id}"
+
+
+class CalibrationItem(models.Model):
+    """One conversation of a calibration sample; `position` is its place in the seeded draw."""
+
+    sample = models.ForeignKey(CalibrationSample, on_delete=models.CASCADE, related_name="items")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["sample", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sample", "conversation"], name="calibration_item_once"
+            ),
+            models.UniqueConstraint(
+                fields=["sample", "position"], name="calibration_item_position"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"conversation {self.conversation_id} at {self.position}"
+
+
+class CalibrationLabel(models.Model):
+    """A reviewer's judgement of a sampled conversation: should it be approved or not.
+
+    Each reviewer labels on their own (one label per conversation and reviewer), so the labels
+    of two reviewers can be compared with each other and with every candidate rule set.
+    """
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="calibration_labels"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    approved = models.BooleanField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "reviewer"], name="calibration_label_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        verdict = "approved" if self.approved else "not approved"
+        return f"{self.reviewer_id}: {verdict} for conversation {self.conversation_id}"
+
+
+class CalibrationClaim(models.Model):
+    """A reviewer's hold on a sampled conversation while labelling it; expires
+    (`quality.claims`), so two reviewers labelling at once are shown different conversations."""
+
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    claimed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} labels conversation {self.conversation_id}"

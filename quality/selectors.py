@@ -16,9 +16,12 @@ from django.db.models.functions import Coalesce
 
 from chat.models import Conversation, Utterance
 from crowd import vocabulary
-from crowd.models import Worker
+from crowd.models import CollectionRun, Worker
+from quality.agreement import cohen_kappa
 from quality.claims import REVIEW_CLAIM_MINUTES, live_review_claims
 from quality.models import (
+    CalibrationItem,
+    CalibrationLabel,
     Correction,
     Decision,
     Flag,
@@ -214,20 +217,6 @@ def assignable(limit_conversations: int = 200, limit_workers: int = 500) -> dict
     }
 
 
-def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
-    """Cohen's kappa of two label sequences given as (a, b) pairs; None when undefined."""
-    n = len(pairs)
-    if not n:
-        return None
-    observed = sum(a == b for a, b in pairs) / n
-    left = Counter(a for a, _ in pairs)
-    right = Counter(b for _, b in pairs)
-    expected = sum(left[k] * right.get(k, 0) for k in left) / (n * n)
-    if expected >= 1:
-        return None
-    return (observed - expected) / (1 - expected)
-
-
 def relabel_agreement() -> dict[str, Any]:
     """Original labels against re-labels: overall kappa and one-vs-rest kappa per strategy."""
     pairs = list(Relabel.objects.values_list("original_strategy", "strategy"))
@@ -245,3 +234,39 @@ def relabel_agreement() -> dict[str, Any]:
             }
         )
     return {"pairs": len(pairs), "overall_kappa": cohen_kappa(pairs), "rows": rows}
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def calibration_runs() -> list[dict[str, Any]]:
+    """Every run with its calibration sample's size and label count (the calibration index)."""
+    sampled = Counter(
+        CalibrationItem.objects.values_list("sample__run__name", flat=True).order_by()
+    )
+    labelled = Counter(
+        CalibrationLabel.objects.filter(
+            conversation__run__calibration_sample__isnull=False
+        ).values_list("conversation__run__name", flat=True)
+    )
+    return [
+        {"name": name, "sampled": sampled.get(name, 0), "labels": labelled.get(name, 0)}
+        for name in CollectionRun.objects.order_by("name").values_list("name", flat=True)
+    ]
+
+
+def calibration_conversation(conversation: Conversation) -> dict[str, Any]:
+    """What a reviewer sees to label a conversation: the dialogue with strategies and
+    feedback, and the surveys' scores. Not the rules' decision, which would anchor them."""
+    seeker = SeekerPostChatSurvey.objects.filter(conversation=conversation).first()
+    supporter = SupporterPostChatSurvey.objects.filter(conversation=conversation).first()
+    return {
+        "conversation": conversation,
+        "seeker_survey": seeker,
+        "supporter_survey": supporter,
+        "utterances": list(
+            Utterance.objects.filter(conversation=conversation)
+            .order_by("position")
+            .values("position", "speaker", "text", "strategy", "feedback")
+        ),
+    }

@@ -20,6 +20,13 @@ urlpatterns = [
     path("releases/<int:number>/download/", views.release_download, name="release_download"),
     path("relabelling/assign/", views.assign, name="assign"),
     path("relabelling/agreement/", views.agreement, name="agreement"),
+    path("calibration/", views.calibration_index, name="calibration_index"),
+    path("calibration/<slug:run>/", views.calibration, name="calibration"),
+    path("calibration/<slug:run>/draw/", views.calibration_draw, name="calibration_draw"),
+    path(
+        "calibration/<slug:run>/activate/", views.calibration_activate, name="calibration_activate"
+    ),
+    path("calibration/<slug:run>/label/", views.calibration_label, name="calibration_label"),
     path("relabel/", views.relabel_tasks, name="relabel_tasks"),
     path("relabel/<int:pk>/", views.relabel, name="relabel"),
 ]

@@ -1,8 +1,10 @@
-"""Quality pages: the reviewers' queue, releases, relabelling (staff) and the re-labeller's page."""
+"""Quality pages: the reviewers' queue, releases, relabelling and rule calibration (staff), and
+the re-labeller's page."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,8 +15,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from chat.models import Conversation, Utterance
-from crowd.models import Worker
-from crowd.selectors import current_worker
+from crowd.models import CollectionRun, Worker
+from crowd.selectors import current_worker, run_named
+from quality import calibration as calibration_rules
 from quality import corrections, relabelling, review, selectors
 from quality.errors import QualityError
 from quality.models import RelabelAssignment, Release
@@ -242,3 +245,132 @@ def relabel(request: HttpRequest, pk: int) -> HttpResponse:
         "strategies": selectors.strategy_help(),
     }
     return render(request, "quality/relabel.html", context, status=status)
+
+
+# --------------------------------------------------------------------------- calibration
+
+# Rows of the calibration table shown unless all are asked for (the grid has 729).
+CALIBRATION_TOP_ROWS = 25
+
+
+def _run_or_404(name: str) -> CollectionRun:
+    run = run_named(name)
+    if run is None:
+        raise Http404(f"no collection run named {name!r}")
+    return run
+
+
+@staff_member_required
+def calibration_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "quality/calibration_index.html", {"runs": selectors.calibration_runs()})
+
+
+@staff_member_required
+def calibration(request: HttpRequest, run: str) -> HttpResponse:
+    """The calibration table of a run: candidates sorted by mean kappa with the reviewers."""
+    table = calibration_rules.calibration_table(_run_or_404(run))
+    show_all = request.GET.get("all") == "1"
+    rows = table.rows if show_all else table.rows[:CALIBRATION_TOP_ROWS]
+    in_force = [r for r in table.rows if r.in_force and r not in rows]
+    context = {
+        "t": table,
+        "rows": [_calibration_row(r, table.reviewers) for r in rows],
+        "in_force_row": [_calibration_row(r, table.reviewers) for r in in_force],
+        "show_all": show_all,
+        "headings": calibration_rules.GRID_HEADINGS,
+        "default_size": calibration_rules.DEFAULT_SAMPLE_SIZE,
+    }
+    return render(request, "quality/calibration.html", context)
+
+
+def _calibration_row(row: calibration_rules.Row, reviewers: list[str]) -> dict[str, Any]:
+    """A table row with its kappas in the reviewers' column order (templates cannot look up)."""
+    return {"row": row, "kappas": [row.kappas[name] for name in reviewers]}
+
+
+@staff_member_required
+@require_POST
+def calibration_draw(request: HttpRequest, run: str) -> HttpResponse:
+    collection_run = _run_or_404(run)
+    try:
+        size, seed = int(request.POST.get("size", "")), int(request.POST.get("seed", ""))
+    except ValueError:
+        messages.error(request, "the sample size and the seed must be whole numbers")
+        return redirect("quality:calibration", run=run)
+    try:
+        sample = calibration_rules.draw_sample(
+            collection_run,
+            size=size,
+            seed=seed,
+            by=request.user,  # type: ignore[arg-type]
+        )
+    except QualityError as exc:
+        messages.error(request, str(exc))
+    else:
+        drawn = sample.items.count()
+        plural = "" if drawn == 1 else "s"
+        messages.success(request, f"Drew {drawn} conversation{plural} (seed {seed}).")
+    return redirect("quality:calibration", run=run)
+
+
+@staff_member_required
+@require_POST
+def calibration_activate(request: HttpRequest, run: str) -> HttpResponse:
+    """Make a row of the table the rule set in force, as a new version."""
+    collection_run = _run_or_404(run)
+    try:
+        thresholds = calibration_rules.parse_thresholds(request.POST)
+        rule_set = calibration_rules.activate(
+            collection_run,
+            thresholds,
+            by=request.user,  # type: ignore[arg-type]
+        )
+    except QualityError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Rule set v{rule_set.version} is now in force. Earlier decisions are kept; "
+            "run_quality_control --rejudge applies it to them.",
+        )
+    return redirect("quality:calibration", run=run)
+
+
+@staff_member_required
+def calibration_label(request: HttpRequest, run: str) -> HttpResponse:
+    """One sampled conversation at a time, held for this reviewer, with two buttons."""
+    collection_run = _run_or_404(run)
+    sample = calibration_rules.sample_of(collection_run)
+    if sample is None:
+        messages.error(request, "draw the calibration sample first")
+        return redirect("quality:calibration", run=run)
+    reviewer = request.user
+    status = 200
+    if request.method == "POST":
+        try:
+            calibration_rules.record_label(
+                sample,
+                _posted_id(request.POST.get("conversation", "")),
+                reviewer,  # type: ignore[arg-type]
+                request.POST.get("label", ""),
+            )
+        except QualityError as exc:
+            messages.error(request, str(exc))
+            status = 400
+        else:
+            messages.success(request, "Label saved.")
+            return redirect("quality:calibration_label", run=run)
+    conversation = calibration_rules.next_to_label(sample, reviewer)  # type: ignore[arg-type]
+    context = {
+        "run": collection_run,
+        "progress": calibration_rules.progress_of(sample, reviewer),  # type: ignore[arg-type]
+        "d": selectors.calibration_conversation(conversation) if conversation else None,
+    }
+    return render(request, "quality/calibration_label.html", context, status=status)
+
+
+def _posted_id(text: str) -> int:
+    """A posted conversation id; anything else names no sampled conversation."""
+    if not _row_id(text):
+        raise QualityError("this conversation is not in the calibration sample")
+    return int(text)
