@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "chat",
     "quality",
     "analytics",
+    "safety",
 ]
 
 MIDDLEWARE = [
