@@ -295,7 +295,8 @@ class ChatConsumer(DeliveringConsumer):
 
     async def _feedback(self, frame: dict[str, Any]) -> None:
         assert self.worker_id is not None
-        ack = await _answer_feedback(
+        answer = live_store.answer_feedback if live_store.enabled() else _answer_feedback
+        ack = await answer(
             self.conversation_id,
             self.worker_id,
             prompt=frame.get("prompt"),

@@ -10,7 +10,8 @@ consumer awaits psycopg's async connection instead, and a message is two round t
    tutorial example) inserts the flag, sent together with COMMIT.
 
 A worker's socket connecting to a live chat is one round trip: its session, the conversation,
-both workers and the replay, read by one string of statements (`open_session`).
+both workers and the replay, read by one string of statements (`open_session`). The seeker's
+answer to a feedback prompt is one conditional UPDATE (`answer_feedback`).
 
 The rules are chat.messages' (check_frame, check_message, prepare_message), chat.sessions' and
 crowd.selectors', and the statements chat.sql's: only where they run differs. SQLite, the
@@ -32,7 +33,7 @@ from django.utils import timezone
 from psycopg import AsyncClientCursor, AsyncConnection, Error, OperationalError
 from psycopg.pq import TransactionStatus
 
-from chat import copies, messages, sessions, sql
+from chat import copies, frames, messages, sessions, sql
 from chat.delivery import in_thread
 from chat.errors import ChatError
 from chat.messages import MessageResult
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _load_examples = in_thread(copies.load_examples)
+_answer_feedback_in_thread = in_thread(messages.answer_feedback)
 APPLICATION_NAME = "esc-chat-messages"
 
 
@@ -184,6 +186,29 @@ async def post_message(
             connection, conversation_id, worker_id, client_id, stored_text, strategy
         )
     )
+
+
+async def answer_feedback(
+    conversation_id: int, worker_id: int, *, prompt: Any, score: Any
+) -> dict[str, Any]:
+    """chat.messages.answer_feedback, its usual case on the event loop.
+
+    The seeker answering the open prompt is the one conditional UPDATE of the thread path
+    (chat.sql.ANSWER_OPEN_PROMPT), in one round trip. When it changes nothing, the thread path
+    runs and finds out why (an outsider, the supporter, an ended chat, another prompt), so
+    every refusal is the one it has always been.
+    """
+    messages.check_feedback(prompt, score)
+    parameters = sql.answer_parameters(conversation_id, worker_id, prompt, score)
+    if await _on_connection(lambda connection: _answer(connection, parameters)):
+        return frames.feedback_ack_frame(prompt, score)
+    return await _answer_feedback_in_thread(conversation_id, worker_id, prompt=prompt, score=score)
+
+
+async def _answer(connection: AsyncConnection[Any], parameters: list[Any]) -> bool:
+    cursor = connection.cursor()
+    await _first_round_trip(cursor, sql.ANSWER_OPEN_PROMPT, parameters)
+    return await cursor.fetchone() is not None
 
 
 class _StaleConnection(Exception):

@@ -289,7 +289,8 @@ def post_message(
     )
 
 
-def _check_feedback(prompt: Any, score: Any) -> None:
+def check_feedback(prompt: Any, score: Any) -> None:
+    """The frame's prompt and score are of the right kinds (ChatError bad_feedback if not)."""
     if not isinstance(prompt, int) or isinstance(prompt, bool):
         raise ChatError("bad_feedback", "Feedback needs the prompt number.")
     if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
@@ -300,16 +301,11 @@ def answer_feedback(
     conversation_id: int, worker_id: int, *, prompt: Any, score: Any
 ) -> dict[str, Any]:
     """Keep the seeker's stars for an open prompt; they are stored on the next seeker message."""
-    _check_feedback(prompt, score)
+    check_feedback(prompt, score)
     ack = frames.feedback_ack_frame(prompt, score)
     # The usual case in one conditional UPDATE (it locks the row itself); when it changes
     # nothing, the locked path below finds out why.
-    if Conversation.objects.filter(
-        pk=conversation_id,
-        seeker_id=worker_id,
-        state=Conversation.State.ACTIVE,
-        pending_feedback_prompt=prompt,
-    ).update(pending_feedback_prompt=None, pending_feedback_score=score):
+    if sql.answer_open_prompt(conversation_id, worker_id, prompt, score):
         return ack
     with transaction.atomic():
         conversation, role = lock_active(conversation_id, worker_id)

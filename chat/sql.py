@@ -243,3 +243,28 @@ def connect_worker(row: Sequence[Any]) -> Worker:
 def replay_utterance(row: Sequence[Any]) -> Utterance:
     """An Utterance of the connect statement's last result, enough to build its frame."""
     return Utterance.from_db(DEFAULT_DB_ALIAS, list(REPLAY_FIELDS), list(row))
+
+
+# --- Feedback: the seeker's answer to the open prompt, one conditional UPDATE ----------------
+
+# Changes the row only when the worker is its seeker, the chat is live and the prompt is the
+# open one; RETURNING tells whether it did. Parameters: answer_parameters().
+ANSWER_OPEN_PROMPT = (
+    f"UPDATE {Conversation._meta.db_table}"  # noqa: S608
+    " SET pending_feedback_prompt = NULL, pending_feedback_score = %s"
+    " WHERE id = %s AND seeker_id = %s AND state = %s AND pending_feedback_prompt = %s"
+    " RETURNING id"
+)
+
+
+def answer_parameters(conversation_id: int, worker_id: int, prompt: int, score: int) -> list[Any]:
+    return [score, conversation_id, worker_id, str(Conversation.State.ACTIVE), prompt]
+
+
+def answer_open_prompt(conversation_id: int, worker_id: int, prompt: int, score: int) -> bool:
+    """ANSWER_OPEN_PROMPT through the ORM's connection; True when the prompt was answered."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(
+            ANSWER_OPEN_PROMPT, answer_parameters(conversation_id, worker_id, prompt, score)
+        )
+        return cursor.fetchone() is not None

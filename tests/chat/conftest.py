@@ -6,11 +6,14 @@ tests/chat/sockets.py.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db.backends import utils as django_cursors
+from psycopg import AsyncClientCursor
 
 from chat import copies
 from tests.browser_support import asgi_server, browser_type_launch_args  # noqa: F401
@@ -68,3 +71,32 @@ def _fresh_tutorial_examples() -> Iterator[None]:
     copies.forget_tutorial_examples()
     yield
     copies.forget_tutorial_examples()
+
+
+class Statements:
+    """Counts the statements sent: the event loop's (psycopg) and the ORM's (any thread)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.event_loop: list[str] = []
+        self.orm: list[str] = []
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[Statements]:
+    seen = Statements()
+    real_async = AsyncClientCursor.execute
+    real_orm = django_cursors.CursorWrapper.execute
+
+    async def counted_async(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        seen.event_loop.append(str(query))
+        return await real_async(self, query, params, **kwargs)
+
+    def counted_orm(self: Any, sql: Any, params: Any = None) -> Any:
+        with seen.lock:
+            seen.orm.append(str(sql))
+        return real_orm(self, sql, params)
+
+    monkeypatch.setattr(AsyncClientCursor, "execute", counted_async)
+    monkeypatch.setattr(django_cursors.CursorWrapper, "execute", counted_orm)
+    yield seen

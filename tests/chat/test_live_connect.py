@@ -8,15 +8,11 @@ exactly what the thread path tells it. Refusals keep the thread path (tests/chat
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.db import connection
-from django.db.backends import utils as django_cursors
 from django.utils import timezone
-from psycopg import AsyncClientCursor
 
 # Loaded when the module is: the application's first import sets up Django's logging again,
 # which replaces the root handlers a test's caplog reads from.
@@ -25,6 +21,7 @@ from chat import sessions
 from chat.models import Utterance
 from crowd.models import Worker
 from tests.cast import CAROL, DAVE
+from tests.chat.conftest import Statements
 from tests.chat.factories import make_pair
 from tests.chat.sockets import (
     adb,
@@ -42,35 +39,6 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 def _require_postgresql() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("the one-round-trip connect exists on PostgreSQL only (its pass runs it)")
-
-
-class _Statements:
-    """Counts the statements sent: the event loop's (psycopg) and the ORM's (any thread)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.event_loop: list[str] = []
-        self.orm: list[str] = []
-
-
-@pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Statements]:
-    seen = _Statements()
-    real_async = AsyncClientCursor.execute
-    real_orm = django_cursors.CursorWrapper.execute
-
-    async def counted_async(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
-        seen.event_loop.append(str(query))
-        return await real_async(self, query, params, **kwargs)
-
-    def counted_orm(self: Any, sql: Any, params: Any = None) -> Any:
-        with seen.lock:
-            seen.orm.append(str(sql))
-        return real_orm(self, sql, params)
-
-    monkeypatch.setattr(AsyncClientCursor, "execute", counted_async)
-    monkeypatch.setattr(django_cursors.CursorWrapper, "execute", counted_orm)
-    yield seen
 
 
 def _talk(pair: Any) -> None:
@@ -96,7 +64,7 @@ def _thread_path(conversation_id: int, worker_id: int, after: int) -> sessions.C
 
 
 async def test_a_worker_connects_in_one_round_trip_and_is_told_what_the_thread_path_tells(
-    statements: _Statements,
+    statements: Statements,
 ) -> None:
     _require_postgresql()
     pair = await adb(make_pair)()
@@ -122,7 +90,7 @@ async def test_a_worker_connects_in_one_round_trip_and_is_told_what_the_thread_p
 
 
 async def test_a_seeker_is_replayed_everything_without_strategies_in_the_same_round_trip(
-    statements: _Statements,
+    statements: Statements,
 ) -> None:
     _require_postgresql()
     pair = await adb(make_pair)()

@@ -15,6 +15,7 @@ import esc_platform.asgi  # noqa: F401
 from chat import live_store
 from chat.models import Conversation, Utterance
 from quality.models import Flag
+from tests.chat.conftest import Statements
 from tests.chat.factories import make_pair
 from tests.chat.sockets import adb, join, receive_until, terminate_chat_connections
 from tests.crowd.factories import session_cookie
@@ -74,3 +75,35 @@ async def test_a_refused_message_leaves_no_transaction_open_and_the_next_one_is_
     assert (conversation.last_seq, conversation.supporter_message_count) == (1, 1)
     assert await adb(Flag.objects.filter(conversation=conversation).count)() == 0
     await supporter.disconnect()
+
+
+async def test_the_seekers_answer_to_a_prompt_is_one_statement_on_the_event_loop(
+    statements: Statements,
+) -> None:
+    if not _on_postgresql():
+        pytest.skip("the event-loop path exists on PostgreSQL only (the PostgreSQL pass runs it)")
+    pair = await adb(make_pair)(feedback_every=1)
+    seeker, _ = await join(await adb(session_cookie)(pair.seeker), pair.conversation.pk)
+    supporter, _ = await join(await adb(session_cookie)(pair.supporter), pair.conversation.pk)
+    await supporter.send_json_to(
+        {"type": "message", "id": "p-1", "text": "How are you?", "strategy": "Question"}
+    )
+    request, _ = await receive_until(seeker, "feedback_request")
+    statements.event_loop.clear()
+    statements.orm.clear()
+
+    await seeker.send_json_to({"type": "feedback", "prompt": request["prompt"], "score": 5})
+    ack, _ = await receive_until(seeker, "feedback_ack")
+
+    assert ack == {"type": "feedback_ack", "prompt": request["prompt"], "score": 5}
+    assert len(statements.event_loop) == 1 and statements.orm == []
+    stored = await adb(
+        lambda: Conversation.objects.values_list(
+            "pending_feedback_prompt", "pending_feedback_score"
+        ).get(pk=pair.conversation.pk)
+    )()
+    assert stored == (None, 5)
+    # A prompt that is not open changes nothing on the event loop; the thread path says why.
+    await seeker.send_json_to({"type": "feedback", "prompt": request["prompt"], "score": 1})
+    error, _ = await receive_until(seeker, "error")
+    assert error["code"] == "no_open_prompt"
