@@ -12,10 +12,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from chat.dataset import DatasetError
 from chat.dataset.encoding import ExportRecord
 from chat.dataset.exporting import exportable_conversations, iter_records
-from chat.dataset.reading import read_file
+from chat.dataset.reading import read_files
 from chat.dataset.validating import ParsedConversation
 from crowd.models import CollectionRun
 
@@ -62,34 +61,7 @@ def run_dialogues(run: CollectionRun | None, status: str = "approved") -> Iterat
         yield from_record(record)
 
 
-def dataset_files(paths: Iterable[Path]) -> list[Path]:
-    """The files named, a directory standing for the .json and .jsonl files directly in it."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl"))
-            if not found:
-                raise DatasetError(f"{path} holds no .json or .jsonl file")
-            files.extend(found)
-        elif path.exists():
-            files.append(path)
-        else:
-            raise DatasetError(f"{path}: no such file or directory")
-    return files
-
-
 def file_dialogues(paths: Iterable[Path]) -> Iterator[Dialogue]:
-    """Every conversation of the files, each read and validated as an import would.
-
-    A file is read whole (as the importer does) before its dialogues are yielded; a bad
-    record stops the report with the importer's message, naming the file.
-    """
-    for path in dataset_files(paths):
-        try:
-            _, parsed = read_file(path)
-        except DatasetError as exc:
-            # Some of the reader's messages name the file already.
-            message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-            raise DatasetError(message) from None
-        for conversation in parsed:
-            yield from_parsed(conversation)
+    """Every conversation of the files (chat.dataset.reading.read_files), as dialogues."""
+    for conversation in read_files(paths):
+        yield from_parsed(conversation)

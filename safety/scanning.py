@@ -11,10 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analytics.dialogues import dataset_files
-from chat.dataset import DatasetError
 from chat.dataset.exporting import exportable_conversations, iter_records
-from chat.dataset.reading import read_file
+from chat.dataset.reading import read_files
 from crowd.models import CollectionRun
 from safety.categories import SPEAKERS
 from safety.detection import detect_many
@@ -100,19 +98,10 @@ def file_conversations(paths: Iterable[Path]) -> Iterator[tuple[int, list[Line]]
     """Every conversation of the files (a folder: its .json/.jsonl files), numbered from 0.
 
     A file is read and validated whole before any of it is scanned; a bad file raises a
-    DatasetError naming it.
+    DatasetError naming it (chat.dataset.reading.read_files).
     """
-    index = 0
-    for path in dataset_files(paths):
-        try:
-            _, parsed = read_file(path)
-        except DatasetError as exc:
-            message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-            raise DatasetError(message) from None
-        for conversation in parsed:
-            lines = [(i, u.speaker, u.text) for i, u in enumerate(conversation.utterances)]
-            yield index, lines
-            index += 1
+    for index, conversation in enumerate(read_files(paths)):
+        yield index, [(i, u.speaker, u.text) for i, u in enumerate(conversation.utterances)]
 
 
 def run_conversations(run: CollectionRun) -> Iterator[tuple[int, list[Line]]]:

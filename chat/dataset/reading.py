@@ -8,6 +8,7 @@ crash the parser is refused like any other bad record, naming the record and the
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,35 @@ def read_file(path: Path, fmt: str = "auto") -> tuple[str, list[ParsedConversati
     if fmt == "auto":
         fmt = detect_format(text)
     return fmt, parse_text(text, fmt)
+
+
+def dataset_files(paths: Iterable[Path]) -> list[Path]:
+    """The files named, a directory standing for the .json and .jsonl files directly in it."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl"))
+            if not found:
+                raise DatasetError(f"{path} holds no .json or .jsonl file")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise DatasetError(f"{path}: no such file or directory")
+    return files
+
+
+def read_files(paths: Iterable[Path]) -> Iterator[ParsedConversation]:
+    """Every conversation of several files (a folder: its .json and .jsonl files), in order.
+
+    Each file is read and validated whole, as an import reads it, before its conversations are
+    yielded; a bad one raises a DatasetError whose message names the file.
+    """
+    for path in dataset_files(paths):
+        try:
+            _, parsed = read_file(path)
+        except DatasetError as exc:
+            # Some of read_file's messages name the file already.
+            message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+            raise DatasetError(message) from None
+        yield from parsed
