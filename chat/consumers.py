@@ -18,7 +18,7 @@ import orjson
 from channels.auth import get_user
 from channels.consumer import get_handler_name
 
-from chat import endings, frames, limits, live_store, messages, sessions
+from chat import endings, frames, limits, live_store, messages, screening, sessions, staff
 from chat.delivery import DeliveringConsumer, in_thread
 from chat.errors import INFRASTRUCTURE_ERRORS, RETRYABLE, ChatError
 from crowd import vocabulary
@@ -33,6 +33,8 @@ _answer_feedback = in_thread(messages.answer_feedback)
 _claim_slot = in_thread(limits.claim_socket_slot)
 _refresh_slot = in_thread(limits.refresh_socket_slot)
 _release_slot = in_thread(limits.release_socket_slot)
+_post_staff_message = in_thread(staff.post_staff_message)
+_end_as_staff = in_thread(staff.end_as_staff)
 
 CLOSE_NO_WORKER = 4401
 CLOSE_FORBIDDEN = 4403
@@ -69,6 +71,7 @@ class ChatConsumer(DeliveringConsumer):
     """One participant's (or a staff watcher's) connection to one conversation."""
 
     watch = False
+    staff_user_id = 0
     slot = ""
     _slot_refreshed_at = 0.0
 
@@ -125,6 +128,7 @@ class ChatConsumer(DeliveringConsumer):
             if not user.is_authenticated or not user.is_staff:
                 await self.close(code=CLOSE_FORBIDDEN if user.is_authenticated else CLOSE_NO_WORKER)
                 return None
+            self.staff_user_id = user.pk
             return True
         self.worker_id = await in_thread(worker_id_from_scope)(self.scope)
         if self.worker_id is None:
@@ -233,7 +237,7 @@ class ChatConsumer(DeliveringConsumer):
         if kind == "ping":
             await self.answer_ping()
         elif self.role == vocabulary.STAFF:
-            await self.send_error("read_only", "Staff watch conversations read-only.", ref)
+            await self._staff_frame(frame, kind, ref)
         else:
             await self._dispatch_frame(frame, kind, ref)
 
@@ -250,6 +254,34 @@ class ChatConsumer(DeliveringConsumer):
             await self.send_error("ended", "This conversation has ended.", ref)
         else:
             await self._handle(handler, frame, ref)
+
+    async def _staff_frame(self, frame: dict[str, Any], kind: Any, ref: Any) -> None:
+        """Staff watch read-only, except to write to the workers or end the chat for safety."""
+        handler = {"staff_message": self._staff_message, "end": self._staff_end}.get(
+            kind if isinstance(kind, str) else ""
+        )
+        if handler is None:
+            await self.send_error(
+                "read_only", "Staff may only write to the workers or end the chat here.", ref
+            )
+        elif self.ended:
+            await self.send_error("ended", "This conversation has ended.", ref)
+        else:
+            await self._handle(handler, frame, ref)
+
+    async def _staff_message(self, frame: dict[str, Any]) -> None:
+        sent = await _post_staff_message(
+            self.conversation_id,
+            self.staff_user_id,
+            client_id=frame.get("id"),
+            text=frame.get("text"),
+        )
+        await self.send_json({"type": "ack", "id": sent["id"], "staff": True})
+
+    async def _staff_end(self, frame: dict[str, Any]) -> None:
+        if frame.get("reason") != "staff":
+            raise ChatError("unknown_reason", "Staff end a chat with the reason staff.")
+        await _end_as_staff(self.conversation_id)
 
     async def _handle(self, handler: Any, frame: dict[str, Any], ref: Any) -> None:
         """Run one frame's handler; a refusal or a failed service becomes an error frame."""
@@ -292,6 +324,9 @@ class ChatConsumer(DeliveringConsumer):
         await self.send_json(result.ack)
         if result.warning is not None:
             await self.send_json(result.warning)
+        if not result.duplicate:
+            # After the acknowledgement, off the event loop: the message path holds no analysis.
+            screening.screen_later(self.conversation_id, result.relay)
 
     async def _feedback(self, frame: dict[str, Any]) -> None:
         assert self.worker_id is not None

@@ -52,7 +52,7 @@ def in_thread(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     return sync_to_async(run, thread_sensitive=False)
 
 
-async def _bounded(operation: Awaitable[T]) -> T:
+async def bounded(operation: Awaitable[T]) -> T:
     """A channel-layer call that gives up after REDIS_OPERATION_TIMEOUT (TimeoutError).
 
     Behind a partition Redis does not fail, it hangs; the socket must not hang with it.
@@ -105,7 +105,7 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
     async def _join_group(self) -> None:
         if self._joined:
             return
-        await _bounded(
+        await bounded(
             self.channel_layer.group_add(events.group_name(self.conversation_id), self.channel_name)
         )
         self._joined = True
@@ -115,7 +115,7 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
             return
         self._joined = False
         try:
-            await _bounded(
+            await bounded(
                 self.channel_layer.group_discard(
                     events.group_name(self.conversation_id), self.channel_name
                 )
@@ -125,18 +125,12 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
 
     async def relay_committed(self, committed: list[dict[str, Any]]) -> None:
         """Relay committed events; when Redis fails, retry in the background, never drop."""
-        try:
-            await _bounded(events.relay(self.conversation_id, committed))
-        except INFRASTRUCTURE_ERRORS:
-            logger.warning("relay failed; retrying in the background", exc_info=True)
-            task = asyncio.ensure_future(_relay_later(self.conversation_id, committed))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+        await relay_with_retries(self.conversation_id, committed)
 
     async def relay_quietly(self, event: dict[str, Any]) -> None:
         """Relay an event nobody stores (typing, presence): a failure only costs a notice."""
         try:
-            await _bounded(events.relay(self.conversation_id, [event]))
+            await bounded(events.relay(self.conversation_id, [event]))
         except INFRASTRUCTURE_ERRORS:
             logger.warning("could not relay a %s event", event.get("kind"), exc_info=True)
 
@@ -155,6 +149,12 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
                 await self.send_json(frames.typing_frame(event["speaker"]))
         elif kind == "presence":
             await self._on_presence(event)
+        elif kind == "staff_message":
+            await self.send_json(event["frame"])
+        elif kind == "safety":
+            frame = frames.safety_frame(self.role, event)
+            if frame is not None:
+                await self.send_json(frame)
         elif kind == "ended" and not self.ended:
             self.ended = True
             await self.send_json(event["frames"][self.role])
@@ -256,15 +256,32 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
             await self.announce_presence(online=True, announce=False)
 
 
-# Relay retries outlive the socket that started them: the partner still needs the message.
+# Relay retries and safety screenings outlive the socket that started them: the partner still
+# needs the message, and staff the alert.
 _background: set[asyncio.Future[None]] = set()
+
+
+def in_background(work: Awaitable[None]) -> None:
+    """Run `work` on the event loop without waiting for it, holding it until it is done."""
+    task = asyncio.ensure_future(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def relay_with_retries(conversation_id: int, committed: list[dict[str, Any]]) -> None:
+    """Relay committed events now, or keep retrying in the background when Redis fails."""
+    try:
+        await bounded(events.relay(conversation_id, committed))
+    except INFRASTRUCTURE_ERRORS:
+        logger.warning("relay failed; retrying in the background", exc_info=True)
+        in_background(_relay_later(conversation_id, committed))
 
 
 async def _relay_later(conversation_id: int, committed: list[dict[str, Any]]) -> None:
     for delay in RELAY_RETRY_DELAYS:
         await asyncio.sleep(delay)
         try:
-            await _bounded(events.relay(conversation_id, committed))
+            await bounded(events.relay(conversation_id, committed))
             return
         except INFRASTRUCTURE_ERRORS:
             continue

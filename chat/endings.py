@@ -5,7 +5,7 @@ The whole chain is a table in docs/quality.md ("Endings: outcome, status code, q
 ENDINGS is the one table from a conversation's end reason to each worker's task outcome; the
 status code and pay of an outcome come from crowd.services, and the quality filter keeps only
 the end reasons its rule set counts as finished (by default `finished`). Every ending, asked
-for by a worker or swept by the periodic job, goes through `_close`.
+for by a worker or swept by the periodic job, goes through `close`.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ ENDINGS: dict[str, Ending] = {
     ),
     # Neither side wrote for the run's abandon limit: both left without ending it (01).
     EndReason.ABANDONED: Ending(TaskOutcome.LEFT_EARLY, False, TaskOutcome.LEFT_EARLY, False),
+    # Staff ended it, for the seeker's safety: neither chose to stop, both are finished (03).
+    EndReason.STAFF_ENDED: Ending(TaskOutcome.FINISHED, True, TaskOutcome.FINISHED, True),
 }
 
 # The `reason` of an end frame → the conversation's end reason ({role}: who sent the frame).
@@ -60,7 +62,7 @@ REQUESTABLE = {
 }
 
 
-def _close(conversation: Conversation, end_reason: str, by: str, now: datetime) -> bool:
+def close(conversation: Conversation, end_reason: str, by: str, now: datetime) -> bool:
     """Claim an active conversation as ended, finish both workers, tell every open page.
 
     A conditional UPDATE from `active`: of two concurrent endings exactly one claims it.
@@ -112,7 +114,7 @@ def end_conversation(conversation_id: int, worker_id: int, *, reason: Any) -> di
         conversation, role = lock_active(conversation_id, worker_id)
         now = timezone.now()
         _check_allowed(conversation, reason, role, now)
-        if not _close(conversation, REQUESTABLE[reason].format(role=role), role, now):
+        if not close(conversation, REQUESTABLE[reason].format(role=role), role, now):
             raise ChatError("ended", "This conversation has ended.")
     return frames.ended_frame(conversation, role)
 
@@ -138,5 +140,5 @@ def end_abandoned_conversations() -> int:
         if not _abandoned(conversation, now):
             continue
         with transaction.atomic():
-            ended += _close(conversation, EndReason.ABANDONED, "", now)
+            ended += close(conversation, EndReason.ABANDONED, "", now)
     return ended

@@ -125,6 +125,27 @@ def copied_example_warning() -> dict[str, Any]:
     }
 
 
+CONDUCT_WARNING = (
+    "Please keep to supportive, respectful words: this message was flagged for staff to read. "
+    "Messages that are abusive, sexual or demeaning break the task's rules."
+)
+
+
+def safety_frame(role: str, event: dict[str, Any]) -> dict[str, Any] | None:
+    """What one recipient is shown of new safety flags (safety.live), or nothing.
+
+    The seeker in crisis is shown the run's help; the supporter the guidance on what to do
+    (a crisis) or a warning (their own conduct); watching staff the flags themselves.
+    """
+    if role == vocabulary.STAFF:
+        return {"type": "safety", "show": "alert", "flags": event["flags"]}
+    if event["crisis"]:
+        return {"type": "safety", "show": "help" if role == vocabulary.SEEKER else "guidance"}
+    if role == vocabulary.SUPPORTER and event["conduct"]:
+        return {"type": "warning", "code": "conduct", "message": CONDUCT_WARNING}
+    return None
+
+
 def error_frame(code: str, message: str, ref: Any = None) -> dict[str, Any]:
     """A refused frame: `ref` echoes the refused frame's id when it had a string one."""
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
@@ -172,6 +193,11 @@ _ENDED_WORDS: dict[str, dict[str, str]] = {
     "abandoned": {
         "self": "Nobody wrote for a long time, so the conversation was closed.",
         "other": "Nobody wrote for a long time, so the conversation was closed.",
+    },
+    "staff_ended": {
+        "self": "The research team ended the conversation.",
+        "other": "The research team ended the conversation. This is not your fault, and you "
+        "are paid in full.",
     },
 }
 

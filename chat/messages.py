@@ -198,6 +198,7 @@ def prepare_message(
             "detail": copies.flag_detail(copied),
             "created_at": now,
             "resolved_at": None,
+            "resolution_note": "",
         }
     message = frames.message_frame(
         seq=seq, client_id=client_id, speaker=role, text=text, sent_at=now, strategy=label

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -22,6 +23,8 @@ class Conversation(models.Model):
         SUPPORTER_LEFT = "supporter_left", "The supporter left early"
         PARTNER_UNRESPONSIVE = "partner_unresponsive", "The partner stopped responding"
         ABANDONED = "abandoned", "Neither side wrote for too long"
+        # For a seeker's safety (docs/safety.md): both workers are paid as finished.
+        STAFF_ENDED = "staff_ended", "Staff ended it"
         IMPORTED = "imported", "Imported from a dataset file"
 
     class QualityStatus(models.TextChoices):
@@ -49,7 +52,11 @@ class Conversation(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
-    ended_by = models.CharField(max_length=16, choices=vocabulary.ROLE_CHOICES, blank=True)
+    ended_by = models.CharField(
+        max_length=16,
+        choices=[*vocabulary.ROLE_CHOICES, (vocabulary.STAFF, "Staff")],
+        blank=True,
+    )
     end_reason = models.CharField(max_length=32, choices=EndReason.choices, blank=True)
 
     quality_status = models.CharField(
@@ -63,6 +70,9 @@ class Conversation(models.Model):
     source_format = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Messages the live safety screening has read (safety.live), counted after each one: fewer
+    # than last_seq means a screening was lost, and the quality job screens the chat again.
+    safety_screened = models.PositiveIntegerField(default=0)
     # Live-chat bookkeeping, updated under a lock on this row by chat.messages (LIVE_FIELDS).
     # The position of the last utterance: the next message gets last_seq + 1.
     last_seq = models.PositiveIntegerField(default=0)
@@ -171,3 +181,35 @@ class Utterance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.speaker} #{self.position} in conversation {self.conversation_id}"
+
+
+class StaffMessage(models.Model):
+    """What staff wrote to the workers of a live chat (docs/safety.md, "Stepping in").
+
+    Kept apart from the utterances: it is no part of the dialogue, so the export, the turn
+    counts and the rules never see it. Both workers are shown it, marked as the research team's.
+    """
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="staff_messages"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The page's id for the message, so that a resend is stored once.
+    client_id = models.CharField(max_length=64)
+    text = models.TextField()
+    # The last utterance when it was written: where it stands in the chat.
+    after_seq = models.PositiveIntegerField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"], name="staff_message_once_per_id"
+            )
+        ]
+        ordering = ["sent_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Staff message on conversation {self.conversation_id}"

@@ -140,7 +140,14 @@ def save_live_fields(conversation: Conversation) -> None:
 # --- One statement for the whole write (PostgreSQL, chat.live_store) ----------------------
 
 # Every column of a flag but its id and utterance (filled from the inserted row), in order.
-FLAG_COLUMNS = ("conversation_id", "kind", "detail", "created_at", "resolved_at")
+FLAG_COLUMNS = (
+    "conversation_id",
+    "kind",
+    "detail",
+    "created_at",
+    "resolved_at",
+    "resolution_note",
+)
 _STORED_UTTERANCE_COLUMNS = ("position", "speaker", "text", "strategy", "sent_at")
 
 

@@ -13,12 +13,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from chat import rules, selectors, watch
+from chat import rules, selectors, staff, watch
 from chat.models import Conversation
 from crowd import vocabulary
 from crowd.decorators import worker_required
 from crowd.models import CollectionRun, Worker
 from crowd.stages import stage_url
+from safety import live as safety_live
+from safety import review as safety_review
+from safety.resources import GUIDANCE, help_for
 
 
 def duration_text(seconds: int) -> str:
@@ -87,6 +90,11 @@ def room(request: HttpRequest, worker: Worker) -> HttpResponse:
         {
             "conversation": conversation,
             "role": role,
+            # The help and the guidance stay open once shown, on every reload (docs/safety.md).
+            "help": help_for(conversation.run),
+            "guidance": GUIDANCE,
+            "safety_open": safety_live.open_safety(conversation)["crisis"],
+            "staff_messages": staff.staff_messages(conversation),
             **_rule_texts(conversation.run),
             "guide": selectors.strategy_guide() if worker.is_supporter else [],
             "config": {
@@ -126,7 +134,11 @@ def live(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "chat/live.html",
-        {"feed": watch.live_feed(), "feed_url": reverse("chat:live_feed")},
+        {
+            "feed": watch.live_feed(),
+            "feed_url": reverse("chat:live_feed"),
+            "alerts": safety_review.open_alerts(),
+        },
     )
 
 
@@ -148,6 +160,8 @@ def live_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
             "role": vocabulary.STAFF,
             **_rule_texts(run),
             "guide": [],
+            "staff_messages": staff.staff_messages(conversation),
+            "staff_max_chars": staff.MAX_STAFF_MESSAGE_CHARS,
             "signals": watch.conversation_signals(conversation),
             "signals_url": reverse("chat:live_signals", args=[conversation.pk]),
             "config": {

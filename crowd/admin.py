@@ -122,6 +122,17 @@ class CollectionRunAdmin(admin.ModelAdmin):
             },
         ),
         (
+            "Safety",
+            {
+                "fields": ("help_resources",),
+                "description": (
+                    "Where a seeker whose message suggests danger is pointed (docs/safety.md, "
+                    "'Help resources'). Blank shows the default list; check the lines for the "
+                    "countries you recruit from."
+                ),
+            },
+        ),
+        (
             "Pay",
             {
                 "fields": (("base_pay", "bonus", "currency"),),

@@ -114,6 +114,17 @@ class CollectionRun(models.Model):
             "see docs/workers.md, 'Consent'."
         ),
     )
+    # What a seeker shown help reads (docs/safety.md, "Help resources"): one service per line,
+    # "Country | Name | How to reach it | Note"; blank shows the platform's default list.
+    help_resources = models.TextField(
+        blank=True,
+        help_text=(
+            "Blank: the default list (emergency numbers, a helpline directory, a few national "
+            "lines). One service per line: 'Country | Name | How to reach it | Note'. Use "
+            "'Anywhere' for services for everyone. Check the lines for the countries you "
+            "recruit from."
+        ),
+    )
     researcher_name = models.CharField(max_length=200, blank=True)
     researcher_contact = models.CharField(
         max_length=200, blank=True, help_text="An email address or a page where workers reach you."

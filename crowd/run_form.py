@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from crowd import consent
 from crowd.models import DEMO_STUDY, CollectionRun, StatusCode
+from safety import resources
 
 # The survey and the conversation store the chosen option in 64 characters.
 OPTION_MAX_CHARS = 64
@@ -128,6 +129,7 @@ class CollectionRunForm(forms.ModelForm):
         self._check_site_codes(data)
         self._check_codes_before_opening(data)
         self._check_consent(data)
+        self._check_help_resources(data)
         self._check_demo(data)
         return data
 
@@ -178,6 +180,15 @@ class CollectionRunForm(forms.ModelForm):
                 "researcher_contact",
                 "An active run names the researcher and a contact on its consent page.",
             )
+
+    def _check_help_resources(self, data: dict[str, Any]) -> None:
+        text = (data.get("help_resources") or "").strip()
+        if not text:
+            return
+        try:
+            resources.parse(text)
+        except resources.ResourceError as error:
+            self.add_error("help_resources", str(error))
 
     def _check_situation_words(self, data: dict[str, Any]) -> None:
         low, high = data.get("situation_min_words"), data.get("situation_max_words")

@@ -19,6 +19,7 @@ from crowd.models import CollectionRun, TaskOutcome, Worker
 from crowd.selectors import current_worker
 from crowd.stages import stage_url
 from esc_platform.ratelimits import limit_rate
+from safety import review as safety_review
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -172,5 +173,7 @@ def run_dashboard(request: HttpRequest, name: str) -> HttpResponse:
     context = {
         "board": board,
         "duration_minutes": duration.total_seconds() / 60 if duration is not None else None,
+        "alerts": safety_review.open_alerts(run),
+        "alerts_run": run.name,
     }
     return render(request, "crowd/dashboard.html", context)

@@ -415,3 +415,40 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Safety alerts that leave the platform (safety/alerts.py; docs/operations.md, "Safety alerts
+# by email and webhook"): an email to SAFETY_ALERT_EMAILS and/or a JSON POST to
+# SAFETY_ALERT_WEBHOOK_URL for every safety flag; both off when empty. SITE_URL is the public
+# base of the links in an alert. Mail goes through Django's backend: SMTP when EMAIL_HOST is
+# set, otherwise the console (the embedded default has no mail server). The password is read
+# here only; nothing logs it.
+try:
+    SITE_URL = (env_url("SITE_URL", {"http", "https"}) or "http://127.0.0.1:8000").rstrip("/")
+    # Off only to measure what live screening costs (bench/chat_load.py); the quality job
+    # still screens every conversation before judging it.
+    SAFETY_LIVE_SCREENING = env_bool("SAFETY_LIVE_SCREENING", True)
+    SAFETY_ALERT_EMAILS = env_list("SAFETY_ALERT_EMAILS", [])
+    for _address in SAFETY_ALERT_EMAILS:
+        if "@" not in _address:
+            raise ImproperEnvironment(f"SAFETY_ALERT_EMAILS: {_address!r} is not an email address")
+    SAFETY_ALERT_WEBHOOK_URL = env_url("SAFETY_ALERT_WEBHOOK_URL", {"http", "https"}) or ""
+    SAFETY_ALERT_WEBHOOK_SECRET = env_str("SAFETY_ALERT_WEBHOOK_SECRET", "")
+    SAFETY_ALERT_TIMEOUT_SECONDS = env_int("SAFETY_ALERT_TIMEOUT_SECONDS", 5, minimum=1)
+    _email_host = env_str("EMAIL_HOST", "")
+    EMAIL_HOST = _email_host or "localhost"
+    EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+    if EMAIL_USE_TLS and EMAIL_USE_SSL:
+        raise ImproperEnvironment("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true")
+    EMAIL_BACKEND = env_str(
+        "EMAIL_BACKEND",
+        "django.core.mail.backends.smtp.EmailBackend"
+        if _email_host
+        else "django.core.mail.backends.console.EmailBackend",
+    )
+    DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "esc-platform@localhost")
+except ImproperEnvironment as exc:
+    raise SystemExit(f"ESC Platform configuration error: {exc}") from None

@@ -24,5 +24,6 @@ urlpatterns = [
     path("chat/", include("chat.urls")),
     path("quality/", include("quality.urls")),
     path("analytics/", include("analytics.urls")),
+    path("safety/", include("safety.urls")),
     path("api/", include("esc_platform.api_urls")),
 ]

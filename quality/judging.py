@@ -41,6 +41,7 @@ from quality.errors import QualityError
 from quality.models import AutoApprovalRuleSet, Decision, Flag, JudgingClaim, Outcome, Review
 from quality.rule_sets import current_rule_set
 from quality.rules import ConversationFacts, judge
+from safety import live as safety_live
 from surveys.models import SeekerPostChatSurvey, SupporterPostChatSurvey
 
 logger = logging.getLogger(__name__)
@@ -299,6 +300,9 @@ def _judge_chunk(ids: list[int], rules: AutoApprovalRuleSet, counts: JudgeCounts
     by_outcome: dict[str, list[int]] = defaultdict(list)
     decided_at = connection.ops.adapt_datetimefield_value(timezone.now())
     rows = []
+    # A message whose live safety screening was lost is screened now, before anything is
+    # judged: its flags hold the conversation back like any other (safety.live).
+    safety_live.screen_stored(safety_live.unscreened(ids))
     for pk, facts in gather_facts(ids).items():
         judgement = judge(facts, rules)
         by_outcome[judgement.outcome].append(pk)

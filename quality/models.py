@@ -25,6 +25,13 @@ class Flag(models.Model):
         ABUSIVE = "abusive", "Possibly abusive text"
         RELABEL_DISAGREEMENT = "relabel_disagreement", "Re-labellers disagree with the label"
         SAME_NETWORK = "same_network", "Both partners entered from one network address"
+        # Safety (docs/safety.md): raised by the live screening or the quality job's backstop.
+        CRISIS_SUICIDE_SELF_HARM = "crisis_suicide_self_harm", "Safety: suicide or self-harm"
+        CRISIS_HARMED_BY_OTHERS = "crisis_harmed_by_others", "Safety: harmed by someone"
+        CRISIS_MEDICAL_DANGER = "crisis_medical_danger", "Safety: immediate medical danger"
+        CONDUCT_ABUSIVE = "conduct_abusive", "Supporter conduct: abusive"
+        CONDUCT_SEXUAL = "conduct_sexual", "Supporter conduct: sexual"
+        CONDUCT_DEMEANING = "conduct_demeaning", "Supporter conduct: demeaning"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="flags")
     utterance = models.ForeignKey(
@@ -34,12 +41,38 @@ class Flag(models.Model):
     detail = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # A safety flag's detector score (0..1); empty for every other kind.
+    score = models.FloatField(null=True, blank=True)
+    # Who resolved it and why: a safety flag is resolved only with a note (docs/safety.md).
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["conversation", "kind"])]
+        constraints = [
+            # One flag of a kind per message: the live screening and the backstop may both try.
+            models.UniqueConstraint(
+                fields=["utterance", "kind"],
+                condition=models.Q(kind__startswith="crisis_")
+                | models.Q(kind__startswith="conduct_"),
+                name="one_safety_flag_per_message_and_kind",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} on conversation {self.conversation_id}"
+
+
+# Safety flags' kinds begin with these (docs/safety.md): a seeker's crisis, a supporter's conduct.
+CRISIS_PREFIX = "crisis_"
+CONDUCT_PREFIX = "conduct_"
+
+
+def safety_kinds() -> list[str]:
+    """Every Flag.Kind of a safety flag: resolved only on its own, with a note."""
+    return [kind for kind in Flag.Kind.values if kind.startswith((CRISIS_PREFIX, CONDUCT_PREFIX))]
 
 
 def _default_finished_end_reasons() -> list[str]:

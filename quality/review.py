@@ -15,7 +15,7 @@ from django.utils import timezone
 from chat.models import Conversation
 from quality.claims import live_review_claims, review_claim_cutoff
 from quality.errors import QualityError
-from quality.models import Flag, Review, ReviewClaim
+from quality.models import Flag, Review, ReviewClaim, safety_kinds
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -72,6 +72,12 @@ def require_claim(conversation: Conversation, reviewer: User) -> None:
         raise QualityError(NOT_CLAIMED)
 
 
+def open_safety_flags(conversation: Conversation) -> QuerySet[Flag]:
+    return Flag.objects.filter(
+        conversation=conversation, resolved_at__isnull=True, kind__in=safety_kinds()
+    )
+
+
 def decide_review(conversation: Conversation, reviewer: User, verdict: str, reason: str) -> Review:
     """Approve or reject a conversation in review. The status change is conditional, so of two
     racing decisions exactly one wins; the loser gets a QualityError and nothing is written."""
@@ -81,6 +87,10 @@ def decide_review(conversation: Conversation, reviewer: User, verdict: str, reas
     if verdict == Review.Verdict.REJECTED and not reason:
         raise QualityError("a reason is required to reject")
     with transaction.atomic():
+        if verdict == Review.Verdict.APPROVED and open_safety_flags(conversation).exists():
+            raise QualityError(
+                "resolve its safety flags first, each with a note, on the safety page"
+            )
         if not _held_claim(conversation, reviewer).delete()[0]:
             raise QualityError(NOT_CLAIMED)
         won = Conversation.objects.filter(
@@ -88,9 +98,10 @@ def decide_review(conversation: Conversation, reviewer: User, verdict: str, reas
         ).update(quality_status=verdict)
         if not won:
             raise QualityError("this conversation was already decided")
-        Flag.objects.filter(conversation=conversation, resolved_at__isnull=True).update(
-            resolved_at=timezone.now()
-        )
+        # A safety flag is resolved only on its own, with a note (safety.review).
+        Flag.objects.filter(conversation=conversation, resolved_at__isnull=True).exclude(
+            kind__in=safety_kinds()
+        ).update(resolved_at=timezone.now())
         review = Review.objects.create(
             conversation=conversation, reviewer=reviewer, verdict=verdict, reason=reason
         )

@@ -27,11 +27,14 @@ CATEGORIES_BY_SPEAKER: Final[dict[str, tuple[str, ...]]] = {
 
 # The score (0..1) from which a category is reported. A lexicon match scores its category's
 # weight (lexicon.yaml, 0.9-0.95), so it always passes; the model alone must reach this
-# probability: the most likely class, in practice. One figure for all: a per-category tuning
-# would need far more held-out phrasings than we have to mean anything (docs/safety.md).
+# probability. 0.5 (the most likely class, in practice) except for two seeker categories
+# where the released ESConv scan justified more (docs/safety.md): every model-only
+# suicide_self_harm flag there scored below 0.63 and was wrong on reading, as were the two
+# harmed_by_others ones (below 0.56), while no held-out phrasing of either category relied on
+# the model below those bars. The lexicon still reads every message at its full weight.
 THRESHOLDS: Final[dict[str, float]] = {
-    "suicide_self_harm": 0.5,
-    "harmed_by_others": 0.5,
+    "suicide_self_harm": 0.65,
+    "harmed_by_others": 0.6,
     "medical_danger": 0.5,
     "abusive": 0.5,
     "sexual": 0.5,

@@ -46,8 +46,14 @@ def warm_up() -> None:
 
 
 def detect(text: str, speaker: str) -> list[Hit]:
-    """The categories `text`, written by `speaker` ("seeker"|"supporter"), raises."""
-    return detect_many([text], speaker)[0]
+    """The categories `text`, written by `speaker` ("seeker"|"supporter"), raises.
+
+    Scores one message through the model's plain-numpy path: the live chat calls this once
+    per message, and sklearn's own per-call overhead alone is about a millisecond.
+    """
+    lexicon = load_lexicon()
+    cleaned = lexicon.blank_vetoes(normalise(text))
+    return _hits(cleaned, speaker, model_for(speaker).probability(cleaned))
 
 
 def detect_many(texts: Sequence[str], speaker: str) -> list[list[Hit]]:
@@ -55,16 +61,18 @@ def detect_many(texts: Sequence[str], speaker: str) -> list[list[Hit]]:
 
     Hits of a message are ordered by score, highest first.
     """
-    categories = categories_for(speaker)
+    categories_for(speaker)
     lexicon = load_lexicon()
     cleaned = [lexicon.blank_vetoes(normalise(text)) for text in texts]
     probabilities = model_for(speaker).probabilities(cleaned)
-    results: list[list[Hit]] = []
-    for text, probs in zip(cleaned, probabilities, strict=True):
-        matched = lexicon.matches(text, speaker)
-        hits = [_hit(c, matched.get(c), probs.get(c, 0.0)) for c in categories]
-        results.append(sorted((h for h in hits if h is not None), key=lambda h: -h.score))
-    return results
+    return [_hits(t, speaker, p) for t, p in zip(cleaned, probabilities, strict=True)]
+
+
+def _hits(cleaned: str, speaker: str, probs: dict[str, float]) -> list[Hit]:
+    """Hits of one cleaned message, given the model's probabilities; highest score first."""
+    matched = load_lexicon().matches(cleaned, speaker)
+    hits = [_hit(c, matched.get(c), probs.get(c, 0.0)) for c in categories_for(speaker)]
+    return sorted((h for h in hits if h is not None), key=lambda h: -h.score)
 
 
 def _hit(category: str, matched: tuple[float, str] | None, probability: float) -> Hit | None:

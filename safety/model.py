@@ -42,6 +42,33 @@ class ExamplesError(ValueError):
 class SpeakerModel:
     pipeline: Pipeline
     classes: tuple[str, ...]
+    fast: _FastPath  # the same numbers, for scoring one text without sklearn
+
+    def probability(self, text: str) -> dict[str, float]:
+        """`probabilities` for one text without sklearn's per-call overhead (~1 ms).
+
+        Recomputes what the fitted pipeline does, from its vocabularies, idf and
+        coefficients: analyser -> counts -> tf (sublinear if set) x idf -> L2 per vectorizer
+        -> coef . x + intercept -> softmax (or sigmoid for two classes).
+        """
+        scores = self.fast.intercept.copy()
+        for analyse, vocabulary, idf, sublinear, coef in self.fast.parts:
+            counts: dict[int, int] = {}
+            for term in analyse(text):
+                index = vocabulary.get(term)
+                if index is not None:
+                    counts[index] = counts.get(index, 0) + 1
+            if not counts:
+                continue
+            indices = np.fromiter(counts, dtype=np.intp, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            if sublinear:
+                tf = np.log(tf) + 1.0
+            weights = tf * idf[indices]
+            norm = float(np.sqrt(weights @ weights))
+            if norm > 0:
+                scores += coef[:, indices] @ (weights / norm)
+        return self.fast.to_dict(scores)
 
     def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Per text (normalised), category -> probability, for every category but "none"."""
@@ -52,6 +79,50 @@ class SpeakerModel:
             {c: float(p) for c, p in zip(self.classes, row, strict=True) if c != NONE}
             for row in np.asarray(matrix)
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class _FastPath:
+    """The fitted pipeline's numbers, laid out for scoring one text in plain numpy."""
+
+    parts: tuple[tuple[Any, dict[str, int], Any, bool, Any], ...]
+    intercept: Any
+    classes: tuple[str, ...]
+    binary: bool
+
+    @classmethod
+    def of(cls, pipeline: Pipeline) -> _FastPath:
+        """Read the fitted FeatureUnion (in its column order) and the classifier."""
+        union = pipeline.named_steps["features"]
+        classifier = pipeline.named_steps["classifier"]
+        coef = np.asarray(classifier.coef_, dtype=np.float64)
+        parts, start = [], 0
+        for _, vectorizer in union.transformer_list:
+            vocabulary = {str(t): int(i) for t, i in vectorizer.vocabulary_.items()}
+            width = len(vocabulary)
+            parts.append(
+                (
+                    vectorizer.build_analyzer(),
+                    vocabulary,
+                    np.asarray(vectorizer.idf_, dtype=np.float64),
+                    bool(vectorizer.sublinear_tf),
+                    np.ascontiguousarray(coef[:, start : start + width]),
+                )
+            )
+            start += width
+        intercept = np.asarray(classifier.intercept_, dtype=np.float64)
+        classes = tuple(str(c) for c in classifier.classes_)
+        return cls(tuple(parts), intercept, classes, len(classes) == 2)
+
+    def to_dict(self, scores: Any) -> dict[str, float]:
+        """Decision scores -> category probabilities, as LogisticRegression.predict_proba."""
+        if self.binary:
+            positive = 1.0 / (1.0 + float(np.exp(-scores[0])))
+            probs = [1.0 - positive, positive]
+        else:
+            shifted = np.exp(scores - scores.max())
+            probs = list(shifted / shifted.sum())
+        return {c: float(p) for c, p in zip(self.classes, probs, strict=True) if c != NONE}
 
 
 def _features() -> FeatureUnion:
@@ -102,7 +173,7 @@ def train(texts: list[str], labels: list[str]) -> SpeakerModel:
     )
     with threadpool_limits(limits=1):
         pipeline.fit(texts, labels)
-    return SpeakerModel(pipeline, tuple(str(c) for c in pipeline.classes_))
+    return SpeakerModel(pipeline, tuple(str(c) for c in pipeline.classes_), _FastPath.of(pipeline))
 
 
 @cache

@@ -43,6 +43,9 @@ class ExportRecord:
     seeker_survey: tuple[int | None, int | None, int | None, str, str] | None = None
     supporter_survey: tuple[int | None, str, str] | None = None
     utterances: list[UtteranceRow] = field(default_factory=list)
+    # Keys after the layout's own, only when the researcher asks (export_esconv
+    # --include-safety: "safety_flags"); None in every default export.
+    extra: dict[str, Any] | None = None
 
 
 def _unrepresentable(record: ExportRecord, position: int, strategy: str | None) -> DatasetError:
@@ -104,7 +107,7 @@ def conversation_to_jsonl(record: ExportRecord) -> dict[str, Any]:
                 raise _unrepresentable(record, position, strategy)
             item["strategy"] = strategy
         dialog.append(item)
-    return {**_header(record), "dialog": dialog, **questions(record)}
+    return {**_header(record), "dialog": dialog, **questions(record), **(record.extra or {})}
 
 
 def jsonl_line(record: ExportRecord) -> str:
@@ -189,6 +192,7 @@ def raw_text(record: ExportRecord) -> str:
     pairs = [(key, _indented(value, 2)) for key, value in _header(record).items()]
     pairs.append(("dialog", _raw_dialog(record)))
     pairs.extend((key, _encode_string(value)) for key, value in questions(record).items())
+    pairs.extend((key, _indented(value, 2)) for key, value in (record.extra or {}).items())
     body = ",\n  ".join(f"{_encode_string(key)}: {text}" for key, text in pairs)
     return "{\n  " + body + "\n }"
 

@@ -27,6 +27,7 @@ from chat.dataset.splitting import SPLIT_NAMES, assign_splits, parse_split, spli
 from chat.models import Conversation, Utterance
 from crowd.models import CollectionRun
 from esc_platform.progress import Progress
+from quality.models import Flag, safety_kinds
 
 CHUNK_SIZE = 500
 
@@ -73,8 +74,29 @@ def exportable_conversations(
     return queryset.order_by("pk")
 
 
-def _records(rows: Sequence[tuple[Any, ...]]) -> list[ExportRecord]:
-    """Conversation rows (`_CONVERSATION_COLUMNS`) with their utterances, read in one query."""
+def _safety_flags(conversation_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each conversation's safety flags as the opt-in export writes them (docs/safety.md)."""
+    flags: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for conversation_id, position, kind, score, resolved_at in (
+        Flag.objects.filter(conversation_id__in=conversation_ids, kind__in=safety_kinds())
+        .order_by("conversation_id", "utterance__position", "kind")
+        .values_list("conversation_id", "utterance__position", "kind", "score", "resolved_at")
+    ):
+        flags[conversation_id].append(
+            {
+                "position": position,
+                "category": kind.split("_", 1)[1],
+                "kind": kind.split("_", 1)[0],
+                "score": score,
+                "resolved": resolved_at is not None,
+            }
+        )
+    return flags
+
+
+def _records(rows: Sequence[tuple[Any, ...]], include_safety: bool = False) -> list[ExportRecord]:
+    """Conversation rows (`_CONVERSATION_COLUMNS`) with their utterances, read in one query
+    (and their safety flags in a second one when `include_safety`)."""
     utterances: dict[int, list[UtteranceRow]] = defaultdict(list)
     for conversation_id, *utterance in (
         Utterance.objects.filter(conversation_id__in=[row[0] for row in rows])
@@ -82,6 +104,7 @@ def _records(rows: Sequence[tuple[Any, ...]]) -> list[ExportRecord]:
         .values_list(*_UTTERANCE_COLUMNS)
     ):
         utterances[conversation_id].append(tuple(utterance))
+    flags = _safety_flags([row[0] for row in rows]) if include_safety else {}
     return [
         ExportRecord(
             pk=row[0],
@@ -93,13 +116,17 @@ def _records(rows: Sequence[tuple[Any, ...]]) -> list[ExportRecord]:
             seeker_survey=None if row[6] is None else row[7:12],
             supporter_survey=None if row[12] is None else row[13:16],
             utterances=utterances.get(row[0], []),
+            extra={"safety_flags": flags.get(row[0], [])} if include_safety else None,
         )
         for row in rows
     ]
 
 
 def iter_chunks(
-    conversations: QuerySet[Conversation], chunk_size: int = CHUNK_SIZE
+    conversations: QuerySet[Conversation],
+    chunk_size: int = CHUNK_SIZE,
+    *,
+    include_safety: bool = False,
 ) -> Iterator[list[ExportRecord]]:
     """Yield the conversations in pk order, a chunk at a time, with utterances and surveys.
 
@@ -112,7 +139,7 @@ def iter_chunks(
         rows = list(page[:chunk_size])
         if not rows:
             return
-        yield _records(rows)
+        yield _records(rows, include_safety)
         last_pk = rows[-1][0]
 
 
@@ -136,6 +163,7 @@ def write_export(
     fmt: str = "raw",
     progress: Progress | None = None,
     chunk_size: int = CHUNK_SIZE,
+    include_safety: bool = False,
 ) -> int:
     """Stream `conversations` to an open text sink (e.g. stdout); return how many were written.
 
@@ -147,7 +175,7 @@ def write_export(
     if progress.drawing:
         progress.set_total(conversations.count())
     writer = LayoutWriter(sink, fmt)
-    for chunk in iter_chunks(conversations, chunk_size):
+    for chunk in iter_chunks(conversations, chunk_size, include_safety=include_safety):
         writer.add_all(chunk)
         progress.advance(len(chunk))
     writer.close()
@@ -192,6 +220,7 @@ def write_export_file(
     fmt: str = "raw",
     progress: Progress | None = None,
     chunk_size: int = CHUNK_SIZE,
+    include_safety: bool = False,
 ) -> int:
     """Write `conversations` to `path` atomically; return how many were written.
 
@@ -202,7 +231,12 @@ def write_export_file(
     try:
         with _atomic_files([path]) as (handle,):
             return write_export(
-                handle, conversations, fmt=fmt, progress=progress, chunk_size=chunk_size
+                handle,
+                conversations,
+                fmt=fmt,
+                progress=progress,
+                chunk_size=chunk_size,
+                include_safety=include_safety,
             )
     except OSError as exc:
         raise _open_error(path, exc) from exc
@@ -217,6 +251,7 @@ def write_split_export_files(
     fmt: str = "raw",
     progress: Progress | None = None,
     chunk_size: int = CHUNK_SIZE,
+    include_safety: bool = False,
 ) -> dict[str, int]:
     """Write train/valid/test files beside `path` in one pass; all three or none appear."""
     _check_format(fmt)
@@ -234,7 +269,7 @@ def write_split_export_files(
                 name: LayoutWriter(handle, fmt)
                 for name, handle in zip(SPLIT_NAMES, handles, strict=True)
             }
-            for chunk in iter_chunks(conversations, chunk_size):
+            for chunk in iter_chunks(conversations, chunk_size, include_safety=include_safety):
                 shares: dict[str, list[ExportRecord]] = defaultdict(list)
                 for record in chunk:
                     # Rows added after the ids were read are not in this export.
@@ -259,6 +294,7 @@ def export_conversations(
     split: str | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    include_safety: bool = False,
 ) -> dict[str, int]:
     """What `manage.py export_esconv` does: write the exportable conversations to `target`.
 
@@ -278,7 +314,14 @@ def export_conversations(
             seed=seed,
             fmt=fmt,
             progress=progress,
+            include_safety=include_safety,
         )
     if isinstance(target, Path):
-        return {"all": write_export_file(target, conversations, fmt=fmt, progress=progress)}
-    return {"all": write_export(target, conversations, fmt=fmt, progress=progress)}
+        written = write_export_file(
+            target, conversations, fmt=fmt, progress=progress, include_safety=include_safety
+        )
+    else:
+        written = write_export(
+            target, conversations, fmt=fmt, progress=progress, include_safety=include_safety
+        )
+    return {"all": written}

@@ -394,6 +394,67 @@ function askFeedback(prompt) {
   }
 }
 
+// --- Safety (docs/safety.md, "In a live chat") ------------------------------------------------
+
+// The seeker is shown the run's help, the supporter the guidance card (static/safety/safety.js),
+// and staff watching the conversation the alert; the open flags' list refreshes at once.
+function showSafety(frame) {
+  if (frame.show === "alert") {
+    const labels = [...new Set((frame.flags || []).map((f) => f.label))].join("; ");
+    showNotice(`Safety alert — ${labels}. Read the flagged message and decide whether to step in.`, "error");
+    document.dispatchEvent(new CustomEvent("esc:safety", { detail: frame }));
+    return;
+  }
+  const safety = window.escSafety;
+  if (!safety) return;
+  if (frame.show === "help") safety.showHelp();
+  else if (frame.show === "guidance") safety.showGuidance();
+}
+
+// --- Staff stepping in (docs/safety.md, "Stepping in") ----------------------------------------
+
+const staffBox = $("staff-messages");
+const staffList = $("staff-message-list");
+
+// A message from the research team, shown to both workers (and the staff watching) apart from
+// the dialogue; each once, whatever the replays.
+function addStaffMessage(frame) {
+  if (!staffList || staffList.querySelector(`[data-id="${CSS.escape(frame.id)}"]`)) return;
+  const item = document.createElement("li");
+  item.dataset.id = frame.id;
+  item.textContent = frame.text;
+  staffList.append(item);
+  staffBox.hidden = false;
+  if (role === "staff") {
+    const staffText = $("staff-text");
+    if (staffText && staffText.dataset.sending === frame.id) {
+      staffText.value = "";
+      delete staffText.dataset.sending;
+    }
+  }
+}
+
+function wireStaffControls() {
+  const form = $("staff-composer");
+  if (!form) return;
+  const staffText = $("staff-text");
+  const dialog = $("staff-end-dialog");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = staffText.value.trim();
+    if (!text) return;
+    const id = `staff-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    staffText.dataset.sending = id;
+    if (!send({ type: "staff_message", id, text })) showNotice("Not connected — please try again in a moment.", "error");
+  });
+  $("staff-end").addEventListener("click", () => dialog.showModal());
+  dialog.addEventListener("close", () => {
+    if (dialog.returnValue === "end") endWith("staff");
+  });
+}
+
+wireStaffControls();
+
 // --- The socket ------------------------------------------------------------------------------
 
 function handle(frame) {
@@ -440,6 +501,12 @@ function handle(frame) {
     case "warning":
       showNotice(frame.message, "warn");
       break;
+    case "safety":
+      showSafety(frame);
+      break;
+    case "staff_message":
+      addStaffMessage(frame);
+      break;
     case "presence":
       showPresence(frame);
       break;
@@ -464,6 +531,7 @@ function handle(frame) {
       sessionStorage.removeItem(PENDING_KEY);
       // Say what happened in plain words, and give the worker time to read it.
       showEnded(frame);
+      if ($("staff-composer")) $("staff-composer").hidden = true;
       document.body.classList.add("chat-ended");
       refreshControls();
       if (frame.next_url && role !== "staff") {

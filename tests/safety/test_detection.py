@@ -15,13 +15,13 @@ import pytest
 from safety import categories
 from safety.detection import Hit, detect, detect_many, warm_up
 from safety.lexicon import LexiconError, load_lexicon, parse_lexicon
-from safety.model import ExamplesError, load_examples, train, training_set
+from safety.model import ExamplesError, load_examples, model_for, train, training_set
 from safety.text import normalise
 from tests.safety.phrasings import HELD_OUT, NAMED, Case
 
 # Floors on the held-out set; docs/safety.md gives the measured figures (precision 1.00,
 # recall 0.96 when written).
-PRECISION_FLOOR = 0.9
+PRECISION_FLOOR = 0.95
 RECALL_FLOOR = 0.9
 
 
@@ -48,7 +48,7 @@ def _trained() -> None:
 
 def test_the_held_out_set_is_large_and_covers_every_category() -> None:
     cases = NAMED + HELD_OUT
-    assert len(cases) >= 60
+    assert len(cases) >= 120
     labels = Counter(c for _, _, expected in cases for c in expected)
     assert set(labels) == set(categories.SEEKER_CATEGORIES + categories.SUPPORTER_CATEGORIES)
     assert all(count >= 5 for count in labels.values()), labels
@@ -64,12 +64,19 @@ def test_no_held_out_phrasing_is_a_training_example() -> None:
         for text in texts
     }
     assert not [text for _, text, _ in NAMED + HELD_OUT if normalise(text) in trained]
+    lexicon_text = normalise(
+        (Path(__file__).resolve().parents[2] / "safety" / "lexicon.yaml").read_text(
+            encoding="utf-8"
+        )
+    )
+    assert not [text for _, text, _ in NAMED + HELD_OUT if normalise(text) in lexicon_text]
 
 
 def test_precision_and_recall_on_the_held_out_phrasings_meet_the_floors() -> None:
     counts = _counts(NAMED + HELD_OUT)
     precision = counts["tp"] / (counts["tp"] + counts["fp"])
     recall = counts["tp"] / (counts["tp"] + counts["fn"])
+    print(f"held-out precision {precision:.3f} recall {recall:.3f} ({dict(counts)})")
     assert precision >= PRECISION_FLOOR, counts
     assert recall >= RECALL_FLOOR, counts
 
@@ -154,14 +161,27 @@ def test_training_is_quick_and_deterministic() -> None:
     assert elapsed < 2.0
 
 
-def test_per_message_cost_is_a_few_milliseconds() -> None:
-    # Measured at about 2 ms a message alone and 0.4 ms in a batch (docs/safety.md); the bound
-    # leaves room for a busy machine.
-    texts = [text for _, text, _ in HELD_OUT] * 3
-    started = time.perf_counter()
+def test_the_single_text_path_equals_predict_proba() -> None:
+    # The fast path recomputes the pipeline by hand; any drift from sklearn shows here.
+    texts = [normalise(text) for _, text, _ in HELD_OUT + NAMED]
+    texts += ["", "zzzz qqqq", "i i i i i i want want to die die", "ok."]
+    for speaker in ("seeker", "supporter"):
+        model = model_for(speaker)
+        for text, batch in zip(texts, model.probabilities(texts), strict=True):
+            single = model.probability(text)
+            assert single.keys() == batch.keys()
+            assert all(abs(single[c] - batch[c]) < 1e-9 for c in batch)
+
+
+def test_per_message_cost_is_well_under_a_millisecond() -> None:
+    # Measured at about 0.25 ms CPU a message (docs/safety.md); the bound leaves room for a
+    # busy machine while still failing if detect fell back to sklearn's ~1 ms per call.
+    warm_up()
+    texts = ([text for _, text, _ in HELD_OUT] * 20)[:2000]
+    started = time.process_time()
     for text in texts:
         detect(text, "seeker")
-    assert (time.perf_counter() - started) / len(texts) < 0.02
+    assert (time.process_time() - started) / len(texts) < 0.0008
 
 
 def test_a_broken_lexicon_is_named() -> None:

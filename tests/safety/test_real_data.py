@@ -37,11 +37,11 @@ def test_every_conversation_and_message_is_scanned(scan: dict[str, Any]) -> None
 
 
 def test_the_flag_rate_is_in_the_measured_band(scan: dict[str, Any]) -> None:
-    # Measured: 42 of 1,300 conversations (3.2%), 48 of 38,365 messages (0.13%). ESConv's
+    # Measured: 30 of 1,300 conversations (2.3%), 35 of 38,365 messages (0.09%). ESConv's
     # seekers talk about depression and breakups, rarely about danger: a rate far above this
     # band means the detector fires on everyday sadness, far below it that it went deaf.
     rate = scan["flagged_conversations"] / scan["conversations"]
-    assert 0.015 <= rate <= 0.08, rate
+    assert 0.01 <= rate <= 0.06, rate
     assert len(scan["flags"]) / scan["messages"] <= 0.005
 
 

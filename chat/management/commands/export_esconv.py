@@ -41,6 +41,14 @@ class Command(BaseCommand):
             help="write PATH-stem.train/.valid/.test files in these shares, e.g. 6:2:2",
         )
         parser.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+        parser.add_argument(
+            "--include-safety",
+            action="store_true",
+            help=(
+                "add each conversation's safety flags (position, category, score, resolved) "
+                "as a 'safety_flags' key; off by default, which keeps the ESConv layout exact"
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         output: str = options["output"]
@@ -56,6 +64,7 @@ class Command(BaseCommand):
                     split=options["split"],
                     seed=options["seed"],
                     progress=progress,
+                    include_safety=options["include_safety"],
                 )
         except BrokenPipeError:
             # The reader (`| head`) stopped reading: end quietly, as Unix tools do, with

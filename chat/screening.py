@@ -1,0 +1,110 @@
+"""The live chat's safety screening, after the acknowledgement, and the staff alerts socket.
+
+The chat consumer calls `screen_later` once a message is stored, acknowledged and relayed;
+the detector runs in a worker thread (safety.live.screen_message), never on the event loop,
+and whatever it raised reaches the conversation's sockets and every open staff page within
+moments (docs/safety.md, "In a live chat"). A screening that fails is logged without the
+message, and the quality job screens the message again before judging it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from channels.auth import get_user
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from chat.delivery import bounded, in_background, in_thread, relay_with_retries
+from chat.errors import INFRASTRUCTURE_ERRORS
+from safety import live
+
+logger = logging.getLogger(__name__)
+
+_screen_message = in_thread(live.screen_message)
+# Staff only: a worker's socket, or nobody signed in, is refused.
+CLOSE_FORBIDDEN = 4403
+
+
+def screen_later(conversation_id: int, committed: list[dict[str, Any]]) -> None:
+    """Screen each newly stored message of `committed` (message events) in the background."""
+    if not settings.SAFETY_LIVE_SCREENING:
+        return
+    for event in committed:
+        if event.get("kind") == "message":
+            in_background(_screen(conversation_id, event["message"]))
+
+
+async def _screen(conversation_id: int, message: dict[str, Any]) -> None:
+    try:
+        screening = await _screen_message(
+            conversation_id, int(message["seq"]), message["speaker"], message["text"]
+        )
+    except INFRASTRUCTURE_ERRORS:
+        logger.warning(
+            "safety screening of conversation %s failed: a service is unavailable; the quality "
+            "job screens it again",
+            conversation_id,
+        )
+        return
+    except Exception:
+        logger.exception("safety screening of conversation %s failed", conversation_id)
+        return
+    if screening is None:
+        return
+    await relay_with_retries(conversation_id, [screening.event])
+    await tell_staff(screening.alerts)
+
+
+async def tell_staff(alerts: list[dict[str, Any]]) -> None:
+    """Put each alert on every open staff page; a page that misses one shows it on reload."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for alert in alerts:
+        try:
+            await bounded(
+                layer.group_send(live.ALERTS_GROUP, {"type": "safety.alert", "alert": alert})
+            )
+        except INFRASTRUCTURE_ERRORS:
+            logger.warning("could not put a safety alert on the staff pages", exc_info=True)
+
+
+class SafetyAlertsConsumer(AsyncJsonWebsocketConsumer):
+    """A staff page's socket for safety alerts as they happen (static/safety/alerts.js)."""
+
+    joined = False
+
+    async def connect(self) -> None:
+        await self.accept()
+        user = await get_user(self.scope)
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        try:
+            await bounded(self.channel_layer.group_add(live.ALERTS_GROUP, self.channel_name))
+        except INFRASTRUCTURE_ERRORS:
+            logger.warning("a staff page could not join the safety alerts", exc_info=True)
+            await self.close(code=4503)
+            return
+        self.joined = True
+        await self.send_json({"type": "ready"})
+
+    async def disconnect(self, code: int) -> None:
+        if self.joined:
+            self.joined = False
+            try:
+                await bounded(
+                    self.channel_layer.group_discard(live.ALERTS_GROUP, self.channel_name)
+                )
+            except INFRASTRUCTURE_ERRORS:
+                logger.warning("a staff page could not leave the safety alerts", exc_info=True)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def safety_alert(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "safety_alert", **message["alert"]})
