@@ -13,7 +13,8 @@ def _number(value: Any, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+def table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    """A Markdown table's lines, numbers formatted as everywhere in the report, then a blank."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_number(c) if not isinstance(c, str) else c for c in row) + " |"
               for row in rows]  # fmt: skip
@@ -38,10 +39,10 @@ def _overview(report: dict[str, Any]) -> list[str]:
     return [
         f"Dialogues: **{report['dialogues']:,}**",
         "",
-        *_table(["", "total", "seeker", "supporter"], rows),
+        *table(["", "total", "seeker", "supporter"], rows),
         "## Emotion intensity and feedback",
         "",
-        *_table(
+        *table(
             ["measure", "mean", "n"],
             [
                 ["initial intensity", intensity["initial_mean"], intensity["initial_n"]],
@@ -55,18 +56,23 @@ def _overview(report: dict[str, Any]) -> list[str]:
     ]
 
 
-def _progress(report: dict[str, Any]) -> list[str]:
+def progress_table(report: dict[str, Any]) -> list[str]:
+    """The strategy-by-progress table's lines (also evaluation.report's Figure 5 tables)."""
     points = [f"{p:.1f}" for p in report["progress_points"]]
     rows = [[name, *(f"{100 * v:.1f} %" for v in shares)]
             for name, shares in report["strategy_by_progress"].items()]  # fmt: skip
-    return ["## Strategies by conversation progress", "", *_table(["strategy", *points], rows)]
+    return table(["strategy", *points], rows)
+
+
+def _progress(report: dict[str, Any]) -> list[str]:
+    return ["## Strategies by conversation progress", "", *progress_table(report)]
 
 
 def _transitions(report: dict[str, Any]) -> list[str]:
     lines = ["## Strategy sequences", ""]
     for hops, top in report["transitions"].items():
         rows = [[" → ".join(t["sequence"]), t["count"], f"{100 * t['share']:.2f} %"] for t in top]
-        lines += [f"### {hops}", "", *_table(["sequence", "count", "share"], rows)]
+        lines += [f"### {hops}", "", *table(["sequence", "count", "share"], rows)]
     return lines
 
 
@@ -77,7 +83,7 @@ def _lexical(report: dict[str, Any]) -> list[str]:
         unigrams = ", ".join(f"{t['term']} ({t['z']:.1f})" for t in terms["unigrams"][:5])
         bigrams = ", ".join(f"{t['term']} ({t['z']:.1f})" for t in terms["bigrams"][:5])
         rows.append([strategy, unigrams or "–", bigrams or "–"])
-    return lines + _table(["strategy", "unigrams", "bigrams"], rows)
+    return lines + table(["strategy", "unigrams", "bigrams"], rows)
 
 
 def to_markdown(report: dict[str, Any], title: str = "ESConv report") -> str:
@@ -85,17 +91,17 @@ def to_markdown(report: dict[str, Any], title: str = "ESConv report") -> str:
     lines += [
         "## Strategies",
         "",
-        *_table(["strategy", "count", "share"], _shares(report["strategies"])),
+        *table(["strategy", "count", "share"], _shares(report["strategies"])),
     ]
     lines += [
         "## Problems",
         "",
-        *_table(["problem", "count", "share"], _shares(report["problems"])),
+        *table(["problem", "count", "share"], _shares(report["problems"])),
     ]
     lines += [
         "## Emotions",
         "",
-        *_table(["emotion", "count", "share"], _shares(report["emotions"])),
+        *table(["emotion", "count", "share"], _shares(report["emotions"])),
     ]
     lines += [*_progress(report), *_transitions(report), *_lexical(report)]
     return "\n".join(lines).rstrip() + "\n"

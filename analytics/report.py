@@ -205,9 +205,30 @@ def _finish(counts: _Counts) -> dict[str, Any]:
     }
 
 
-def build_report(dialogues: Iterable[Dialogue]) -> dict[str, Any]:
-    """The report over `dialogues` (read once, in one pass)."""
+def _count(dialogues: Iterable[Dialogue]) -> _Counts:
     counts = _Counts()
     for dialogue in dialogues:
         _add_dialogue(counts, dialogue)
-    return _finish(counts)
+    return counts
+
+
+def build_report(dialogues: Iterable[Dialogue]) -> dict[str, Any]:
+    """The report over `dialogues` (read once, in one pass)."""
+    return _finish(_count(dialogues))
+
+
+def strategy_progress(dialogues: Iterable[Dialogue]) -> dict[str, Any]:
+    """The report's strategy counts and strategy-by-progress table alone, over `dialogues`.
+
+    Counted by the same code as `build_report`, so that a model's conversations (the paper's
+    Figure 5, evaluation.report) are binned exactly as the dataset's Figure 4.
+    """
+    counts = _count(dialogues)
+    strategies = _names(counts.strategies, vocabulary.STRATEGY_NAMES)
+    return {
+        "dialogues": counts.dialogues,
+        "supporter_utterances": counts.utterances[vocabulary.SUPPORTER],
+        "strategies": strategies,
+        "progress_points": list(PROGRESS_POINTS),
+        "strategy_by_progress": _strategy_by_progress(counts, list(strategies)),
+    }

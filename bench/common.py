@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 from collections.abc import Callable
@@ -42,6 +43,15 @@ def add_seed_and_json(parser: argparse.ArgumentParser, seed_help: str) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object as the last line"
     )
+
+
+def percentile(samples: list[float], fraction: float, digits: int = 2) -> float:
+    """Nearest-rank percentile of `samples` (seconds) in milliseconds (0 for no samples)."""
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return round(ordered[rank - 1] * 1000, digits)
 
 
 def check_range(

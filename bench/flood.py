@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import math
 import os
 import shutil
 import sys
@@ -39,6 +38,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.common import percentile  # noqa: E402
 from devtools.manage import run_manage  # noqa: E402
 from devtools.server import HOST, ServerProcess, free_port, start, uvicorn_command  # noqa: E402
 
@@ -67,15 +67,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.rate <= 0 or args.seconds <= 0 or args.quiet_seconds <= 0 or args.probe_rate <= 0:
         parser.error("rates and durations must be positive")
     return args
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    """Nearest-rank percentile in milliseconds (0 for no samples)."""
-    if not samples:
-        return 0.0
-    ordered = sorted(samples)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return round(ordered[rank - 1] * 1000, 2)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from chat.errors import INFRASTRUCTURE_ERRORS, RETRYABLE, ChatError
 from crowd import vocabulary
 from crowd.selectors import worker_id_from_scope
 from esc_platform import safe_json
+from evaluation import live as evaluation_live
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class ChatConsumer(DeliveringConsumer):
 
     watch = False
     staff_user_id = 0
+    # Whether a model is the supporter (docs/evaluation.md); read on the first seeker message.
+    model_chat: bool | None = None
     slot = ""
     _slot_refreshed_at = 0.0
 
@@ -327,6 +330,16 @@ class ChatConsumer(DeliveringConsumer):
         if not result.duplicate:
             # After the acknowledgement, off the event loop: the message path holds no analysis.
             screening.screen_later(self.conversation_id, result.relay)
+            if await self._with_model():
+                evaluation_live.reply_later(self.conversation_id, result.relay)
+
+    async def _with_model(self) -> bool:
+        """Whether the supporter of this chat is a model (asked once per socket)."""
+        if self.role != vocabulary.SEEKER:
+            return False
+        if self.model_chat is None:
+            self.model_chat = await in_thread(evaluation_live.is_model_chat)(self.conversation_id)
+        return self.model_chat
 
     async def _feedback(self, frame: dict[str, Any]) -> None:
         assert self.worker_id is not None

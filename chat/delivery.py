@@ -151,6 +151,10 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
             await self._on_presence(event)
         elif kind == "staff_message":
             await self.send_json(event["frame"])
+        elif kind == "notice":
+            # A frame for some roles only, stored nowhere (evaluation.live: "one moment").
+            if self.role in event["roles"]:
+                await self.send_json(event["frame"])
         elif kind == "safety":
             frame = frames.safety_frame(self.role, event)
             if frame is not None:
@@ -261,11 +265,12 @@ class DeliveringConsumer(AsyncWebsocketConsumer):
 _background: set[asyncio.Future[None]] = set()
 
 
-def in_background(work: Awaitable[None]) -> None:
+def in_background(work: Awaitable[None]) -> asyncio.Future[None]:
     """Run `work` on the event loop without waiting for it, holding it until it is done."""
     task = asyncio.ensure_future(work)
     _background.add(task)
     task.add_done_callback(_background.discard)
+    return task
 
 
 async def relay_with_retries(conversation_id: int, committed: list[dict[str, Any]]) -> None:

@@ -21,6 +21,7 @@ from chat import events, frames, rules
 from chat.errors import ChatError
 from chat.models import Conversation
 from chat.sessions import lock_active
+from chat.signals import model_chat_ended
 from crowd import vocabulary
 from crowd.models import Worker
 from crowd.services import TaskOutcome, finish_worker
@@ -52,6 +53,12 @@ ENDINGS: dict[str, Ending] = {
     EndReason.ABANDONED: Ending(TaskOutcome.LEFT_EARLY, False, TaskOutcome.LEFT_EARLY, False),
     # Staff ended it, for the seeker's safety: neither chose to stop, both are finished (03).
     EndReason.STAFF_ENDED: Ending(TaskOutcome.FINISHED, True, TaskOutcome.FINISHED, True),
+    # Chats with a model (no supporter worker): evaluation.flow decides what the seeker gets;
+    # these rows say what the ending means, as the table in docs/quality.md does.
+    EndReason.EVALUATED: Ending(TaskOutcome.FINISHED, True, TaskOutcome.FINISHED, True),
+    EndReason.BACKEND_FAILED: Ending(
+        TaskOutcome.PARTNER_UNRESPONSIVE, False, TaskOutcome.PARTNER_UNRESPONSIVE, False
+    ),
 }
 
 # The `reason` of an end frame → the conversation's end reason ({role}: who sent the frame).
@@ -62,11 +69,19 @@ REQUESTABLE = {
 }
 
 
-def close(conversation: Conversation, end_reason: str, by: str, now: datetime) -> bool:
+def close(
+    conversation: Conversation,
+    end_reason: str,
+    by: str,
+    now: datetime,
+    *,
+    outbox: list[dict[str, Any]] | None = None,
+) -> bool:
     """Claim an active conversation as ended, finish both workers, tell every open page.
 
     A conditional UPDATE from `active`: of two concurrent endings exactly one claims it.
-    Call inside a transaction; the ended event leaves after commit.
+    Call inside a transaction; the ended event leaves after commit (into `outbox` if given).
+    A chat with a model as the supporter is handed to the `model_chat_ended` signal.
     """
     claimed = Conversation.objects.filter(
         pk=conversation.pk, state=Conversation.State.ACTIVE
@@ -74,7 +89,15 @@ def close(conversation: Conversation, end_reason: str, by: str, now: datetime) -
     if not claimed:
         return False
     conversation.refresh_from_db()
-    ending = ENDINGS[end_reason]
+    if conversation.supporter_id is None:
+        model_chat_ended.send(Conversation, conversation=conversation, end_reason=end_reason)
+    else:
+        _finish_both(conversation, ENDINGS[end_reason], by)
+    events.send_after_commit(conversation.pk, frames.ended_event(conversation), outbox)
+    return True
+
+
+def _finish_both(conversation: Conversation, ending: Ending, by: str) -> None:
     workers = Worker.objects.select_related("run").in_bulk(
         [conversation.seeker_id, conversation.supporter_id]
     )
@@ -82,8 +105,6 @@ def close(conversation: Conversation, end_reason: str, by: str, now: datetime) -
     ender, partner = (supporter, seeker) if by == vocabulary.SUPPORTER else (seeker, supporter)
     finish_worker(ender, ending.ender, post_survey=ending.ender_survey)
     finish_worker(partner, ending.partner, post_survey=ending.partner_survey)
-    events.send_after_commit(conversation.pk, frames.ended_event(conversation))
-    return True
 
 
 def _check_allowed(conversation: Conversation, reason: str, role: str, now: datetime) -> None:
@@ -133,8 +154,9 @@ def end_abandoned_conversations() -> int:
     """
     now = timezone.now()
     ended = 0
+    # A chat with a model has no supporter worker; imports have neither and are never active.
     active = Conversation.objects.filter(
-        state=Conversation.State.ACTIVE, seeker__isnull=False, supporter__isnull=False
+        state=Conversation.State.ACTIVE, seeker__isnull=False
     ).select_related("run")
     for conversation in active:
         if not _abandoned(conversation, now):

@@ -199,6 +199,18 @@ _ENDED_WORDS: dict[str, dict[str, str]] = {
         "other": "The research team ended the conversation. This is not your fault, and you "
         "are paid in full.",
     },
+    # Chats with a model (docs/evaluation.md): "Continue" leads to the next chat or the
+    # comparison.
+    "evaluated": {
+        "self": "This conversation is over. Thank you for talking.",
+        "other": "This conversation is over. Thank you for talking.",
+    },
+    "backend_failed": {
+        "self": "Your supporter could not reply, so the conversation has ended. This is not "
+        "your fault, and you are paid for your time.",
+        "other": "Your supporter could not reply, so the conversation has ended. This is not "
+        "your fault, and you are paid for your time.",
+    },
 }
 
 

@@ -43,7 +43,11 @@ def _claim_oldest(workers: QuerySet[Worker]) -> Worker | None:
     )
 
 
-def _start_conversation(run: CollectionRun, seeker: Worker, supporter: Worker) -> Conversation:
+def start_conversation(
+    run: CollectionRun, seeker: Worker, supporter: Worker | None
+) -> Conversation:
+    """A conversation starting now, the seeker's pre-chat survey copied onto it; without a
+    supporter worker a model is the supporter (evaluation.flow)."""
     survey = PreChatSurvey.objects.get(worker=seeker)
     return Conversation.objects.create(
         run=run,
@@ -77,7 +81,7 @@ def _match_one_pair(run: CollectionRun) -> Conversation | None:
         if claimed != 2:
             transaction.set_rollback(True)
             return None
-        conversation = _start_conversation(run, seeker, supporter)
+        conversation = start_conversation(run, seeker, supporter)
         if seeker.network_key and seeker.network_key == supporter.network_key:
             # Colleagues share an office address, so this is only worth a reviewer's look.
             Flag.objects.create(

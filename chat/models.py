@@ -25,6 +25,9 @@ class Conversation(models.Model):
         ABANDONED = "abandoned", "Neither side wrote for too long"
         # For a seeker's safety (docs/safety.md): both workers are paid as finished.
         STAFF_ENDED = "staff_ended", "Staff ended it"
+        # A chat with a model as the supporter (docs/evaluation.md).
+        EVALUATED = "evaluated", "The model wrote all its replies"
+        BACKEND_FAILED = "backend_failed", "The model could not reply"
         IMPORTED = "imported", "Imported from a dataset file"
 
     class QualityStatus(models.TextChoices):
@@ -102,8 +105,13 @@ class Conversation(models.Model):
                 | ~Q(seeker=models.F("supporter")),
                 name="conversation_distinct_workers",
             ),
-            # A worker takes part in one chat only; imports leave both null.
-            models.UniqueConstraint(fields=["seeker"], name="conversation_one_per_seeker"),
+            # A worker takes part in one chat with a person only; imports leave both null. A
+            # seeker of an evaluation chats with two models in turn (no supporter worker).
+            models.UniqueConstraint(
+                fields=["seeker"],
+                condition=Q(supporter__isnull=False),
+                name="conversation_one_per_seeker",
+            ),
             models.UniqueConstraint(fields=["supporter"], name="conversation_one_per_supporter"),
         ]
         indexes = [

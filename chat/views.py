@@ -19,6 +19,7 @@ from crowd import vocabulary
 from crowd.decorators import worker_required
 from crowd.models import CollectionRun, Worker
 from crowd.stages import stage_url
+from evaluation.models import EvaluationLeg
 from safety import live as safety_live
 from safety import review as safety_review
 from safety.resources import GUIDANCE, help_for
@@ -38,6 +39,18 @@ def _rule_texts(run: CollectionRun) -> dict[str, str]:
         "min_time_text": duration_text(run.min_seconds_to_end),
         "silence_text": duration_text(run.partner_silence_seconds),
     }
+
+
+def _model_chat(conversation: Conversation) -> dict[str, int] | None:
+    """Which of the seeker's two chats with a model this is, and its length (evaluations)."""
+    leg = (
+        EvaluationLeg.objects.filter(conversation_id=conversation.pk)
+        .values("order", "session__evaluation__turns")
+        .first()
+    )
+    if leg is None:
+        return None
+    return {"order": leg["order"], "of": 2, "turns": leg["session__evaluation__turns"]}
 
 
 def _not_allowed(request: HttpRequest) -> HttpResponse:
@@ -95,6 +108,7 @@ def room(request: HttpRequest, worker: Worker) -> HttpResponse:
             "guidance": GUIDANCE,
             "safety_open": safety_live.open_safety(conversation)["crisis"],
             "staff_messages": staff.staff_messages(conversation),
+            "model_chat": _model_chat(conversation),
             **_rule_texts(conversation.run),
             "guide": selectors.strategy_guide() if worker.is_supporter else [],
             "config": {

@@ -166,6 +166,11 @@ class CollectionRun(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_evaluation(self) -> bool:
+        """An evaluation run (docs/evaluation.md): its seekers chat with models, not people."""
+        return hasattr(self, "evaluation")
+
     def accepts(self, provider: str) -> bool:
         accepted = {
             "prolific": self.accepts_prolific,

@@ -110,6 +110,11 @@ def enter_worker(request: HttpRequest, link: EntryLink, browser: Browser) -> Wor
         raise EntryLinkError(
             f"This collection does not take part through {Worker.Provider(link.provider).label}."
         )
+    if link.role == vocabulary.SUPPORTER and run.is_evaluation:
+        raise EntryLinkError(
+            "This study compares computer supporters: it takes part as a help-seeker only. "
+            "Please use the help-seeker link of the study."
+        )
     worker = _find_or_create(run, link, browser)
     if worker.role != link.role:
         raise TookPartAlready(

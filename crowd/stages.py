@@ -20,4 +20,7 @@ STAGE_URL_NAMES: dict[str, str] = {
 
 def stage_url(worker: Worker) -> str:
     """The page a worker belongs on now."""
+    if worker.stage == Worker.Stage.POST_SURVEY and worker.run.is_evaluation:
+        # After two chats with models, the seeker compares them (docs/evaluation.md).
+        return reverse("evaluate:compare")
     return reverse(STAGE_URL_NAMES[worker.stage])

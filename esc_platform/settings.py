@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "quality",
     "analytics",
     "safety",
+    "evaluation",
 ]
 
 MIDDLEWARE = [

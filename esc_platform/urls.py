@@ -25,5 +25,7 @@ urlpatterns = [
     path("quality/", include("quality.urls")),
     path("analytics/", include("analytics.urls")),
     path("safety/", include("safety.urls")),
+    path("evaluation/", include("evaluation.urls")),
+    path("evaluate/", include("evaluation.worker_urls")),
     path("api/", include("esc_platform.api_urls")),
 ]

@@ -92,6 +92,8 @@ def judgeable_conversations(run: CollectionRun | None = None) -> QuerySet[Conver
         quality_status=Conversation.QualityStatus.PENDING,
         withdrawn_at__isnull=True,
     ).exclude(run__is_demo=True, source_format="")
+    # Chats with a model (docs/evaluation.md) are evaluated by seekers, never judged as data.
+    qs = qs.filter(evaluation_leg__isnull=True)
     if run is not None:
         qs = qs.filter(run=run)
     return qs

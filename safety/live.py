@@ -15,6 +15,7 @@ no conversation is ever approved without every message screened.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from functools import partial
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, QuerySet, Value, When
 from django.urls import reverse
 
 from chat.models import Conversation, Utterance
@@ -126,34 +127,68 @@ def safety_event(position: int, speaker: str, flags: list[dict[str, Any]]) -> di
     }
 
 
+@dataclass(frozen=True)
+class StoredMessage:
+    """A stored message to screen: where it is and what it says."""
+
+    conversation_id: int
+    position: int
+    speaker: str
+    text: str
+
+
 def screen_message(
     conversation_id: int, position: int, speaker: str, text: str
 ) -> Screening | None:
-    """Screen one stored message; its new flags and what to tell about them, or None.
+    """Screen one stored message; its new flags and what to tell about them, or None."""
+    screened = screen_messages([StoredMessage(conversation_id, position, speaker, text)])
+    return screened[0][1] if screened else None
 
-    Runs in a worker thread after the message was acknowledged. The flags are committed
-    before this returns, and staff alerts leave the platform after that.
+
+def screen_messages(messages: list[StoredMessage]) -> list[tuple[int, Screening]]:
+    """Screen stored messages together: (conversation, screening) for each that raised a flag.
+
+    Runs in a worker thread after the messages were acknowledged (chat.screening batches what
+    arrives together). Every conversation's count of screened messages moves in one UPDATE;
+    the flags are committed before this returns, and staff alerts leave after that.
     """
-    if speaker not in SPEAKERS:
-        return None
-    hits = detect(text, speaker)
-    Conversation.objects.filter(pk=conversation_id).update(safety_screened=F("safety_screened") + 1)
-    if not hits:
-        return None
+    mine = [m for m in messages if m.speaker in SPEAKERS]
+    found = [detect(m.text, m.speaker) for m in mine]
+    _count_screened(Counter(m.conversation_id for m in mine))
+    screened = []
+    for message, hits in zip(mine, found, strict=True):
+        screening = _flag(message, hits) if hits else None
+        if screening is not None:
+            screened.append((message.conversation_id, screening))
+    return screened
+
+
+def _count_screened(counts: Counter[int]) -> None:
+    if not counts:
+        return
+    added = Case(*(When(pk=pk, then=Value(n)) for pk, n in counts.items()), default=Value(0))
+    Conversation.objects.filter(pk__in=list(counts)).update(
+        safety_screened=F("safety_screened") + added
+    )
+
+
+def _flag(message: StoredMessage, hits: list[Hit]) -> Screening | None:
     row = (
-        Utterance.objects.filter(conversation_id=conversation_id, position=position)
+        Utterance.objects.filter(conversation_id=message.conversation_id, position=message.position)
         .values_list("pk", "conversation__run__name")
         .first()
     )
     if row is None:
         return None
     utterance_id, run_name = row
-    flags = _record({position: utterance_id}, conversation_id, {position: hits})
+    position = message.position
+    flags = _record({position: utterance_id}, message.conversation_id, {position: hits})
     if not flags:
         return None
-    found = [_alert(flag, run_name) for flag in flags]
+    alerts = [_alert(flag, run_name) for flag in flags]
     send_alerts(flag.pk for flag in flags)
-    return Screening([f.pk for f in flags], safety_event(position, speaker, found), found)
+    event = safety_event(position, message.speaker, alerts)
+    return Screening([f.pk for f in flags], event, alerts)
 
 
 def send_alerts(flag_ids: Iterable[int]) -> None:

@@ -12,6 +12,7 @@ from chat.models import Conversation
 from crowd import services as crowd_services
 from crowd import vocabulary
 from crowd.models import Worker
+from evaluation import flow
 from surveys.models import PreChatSurvey, SeekerPostChatSurvey, SupporterPostChatSurvey
 from surveys.selectors import PostChatQuestions, conversation_for_post_survey, post_chat_questions
 
@@ -54,7 +55,12 @@ def submit_pre_chat(worker: Worker, data: Mapping[str, Any]) -> PreChatSurvey:
         except IntegrityError:
             # SQLite has no row lock: the other submission got there first.
             return PreChatSurvey.objects.get(worker=locked)
-        crowd_services.enter_waiting_room(locked)
+        evaluation = flow.evaluation_of(locked.run)
+        if evaluation is not None:
+            # An evaluation's seeker chats with a model at once (docs/evaluation.md).
+            flow.begin(locked, evaluation)
+        else:
+            crowd_services.enter_waiting_room(locked)
     worker.refresh_from_db()
     return survey
 

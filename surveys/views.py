@@ -117,7 +117,8 @@ def _supporter_post_chat(
 @worker_required
 @require_http_methods(["GET", "POST"])
 def post_chat(request: HttpRequest, worker: Worker) -> HttpResponse:
-    if worker.stage != Worker.Stage.POST_SURVEY:
+    if worker.stage != Worker.Stage.POST_SURVEY or worker.run.is_evaluation:
+        # An evaluation's seeker answers the comparison instead (stage_url leads there).
         return redirect(stage_url(worker))
     # Found from the session's worker only: nobody can reach another conversation's survey.
     conversation = conversation_for_post_survey(worker)

@@ -56,12 +56,14 @@ _UTTERANCE_COLUMNS = ("conversation_id", "position", "speaker", "text", "strateg
 def exportable_conversations(
     *, status: str = "approved", run: CollectionRun | None = None
 ) -> QuerySet[Conversation]:
-    """Conversations an export may contain, in import order; withdrawn ones never.
+    """Conversations an export may contain, in import order; withdrawn ones and chats with a
+    model never.
 
     `status` is "approved" (the default), "all" (every ended conversation whatever its
     quality status) or one quality status.
     """
-    queryset = Conversation.objects.filter(withdrawn_at__isnull=True)
+    # Chats with a model as the supporter (docs/evaluation.md) are never human data.
+    queryset = Conversation.objects.filter(withdrawn_at__isnull=True, evaluation_leg__isnull=True)
     if status == "all":
         # A chat still in progress is not a conversation of the dataset yet.
         queryset = queryset.filter(state=Conversation.State.ENDED)

@@ -41,7 +41,13 @@ def test_every_live_end_reason_has_one_ending() -> None:
         for reason in REQUESTABLE.values()
         for role in (vocabulary.SEEKER, vocabulary.SUPPORTER)
     }
-    # The periodic job abandons a chat; staff end one from the live view (chat.staff).
-    ended_by_others = {Conversation.EndReason.ABANDONED, Conversation.EndReason.STAFF_ENDED}
+    # The periodic job abandons a chat; staff end one from the live view (chat.staff); a model's
+    # chat ends after its last reply or when it cannot reply (evaluation.live).
+    ended_by_others = {
+        Conversation.EndReason.ABANDONED,
+        Conversation.EndReason.STAFF_ENDED,
+        Conversation.EndReason.EVALUATED,
+        Conversation.EndReason.BACKEND_FAILED,
+    }
     assert requested | ended_by_others == live
     assert not requested & ended_by_others
