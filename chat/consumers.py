@@ -18,7 +18,17 @@ import orjson
 from channels.auth import get_user
 from channels.consumer import get_handler_name
 
-from chat import endings, frames, limits, live_store, messages, screening, sessions, staff
+from chat import (
+    composition,
+    endings,
+    frames,
+    limits,
+    live_store,
+    messages,
+    screening,
+    sessions,
+    staff,
+)
 from chat.delivery import DeliveringConsumer, in_thread
 from chat.errors import INFRASTRUCTURE_ERRORS, RETRYABLE, ChatError
 from crowd import vocabulary
@@ -75,6 +85,8 @@ class ChatConsumer(DeliveringConsumer):
     staff_user_id = 0
     # Whether a model is the supporter (docs/evaluation.md); read on the first seeker message.
     model_chat: bool | None = None
+    # Typing frames received since this socket's last stored message (chat.composition).
+    typing_seen = 0
     slot = ""
     _slot_refreshed_at = 0.0
 
@@ -313,6 +325,8 @@ class ChatConsumer(DeliveringConsumer):
         assert self.worker_id is not None
         fields = {"client_id": frame.get("id"), "text": frame.get("text")}
         fields["strategy"] = frame.get("strategy")
+        # What the page measured while the message was written, beside what this socket saw.
+        fields["compose"] = composition.check_compose(frame.get("compose"), self.typing_seen)
         if live_store.enabled():
             result = await live_store.post_message(self.conversation_id, self.worker_id, **fields)
         else:
@@ -328,6 +342,7 @@ class ChatConsumer(DeliveringConsumer):
         if result.warning is not None:
             await self.send_json(result.warning)
         if not result.duplicate:
+            self.typing_seen = 0
             # After the acknowledgement, off the event loop: the message path holds no analysis.
             screening.screen_later(self.conversation_id, result.relay)
             if await self._with_model():
@@ -353,6 +368,7 @@ class ChatConsumer(DeliveringConsumer):
         await self.send_json(ack)
 
     async def _typing(self, frame: dict[str, Any]) -> None:
+        self.typing_seen += 1
         if self.typing_gate.open():
             await self.relay_quietly(frames.typing_event(self.role))
 

@@ -177,13 +177,19 @@ async def _first_round_trip(cursor: Any, statement: str, parameters: list[Any]) 
 
 
 async def post_message(
-    conversation_id: int, worker_id: int, *, client_id: Any, text: Any, strategy: Any = None
+    conversation_id: int,
+    worker_id: int,
+    *,
+    client_id: Any,
+    text: Any,
+    strategy: Any = None,
+    compose: dict[str, Any] | None = None,
 ) -> MessageResult:
     """chat.messages.post_message(defer_relay=True), on the event loop."""
     stored_text = messages.check_frame(client_id, text, strategy)
     return await _on_connection(
         lambda connection: _post(
-            connection, conversation_id, worker_id, client_id, stored_text, strategy
+            connection, conversation_id, worker_id, client_id, stored_text, strategy, compose
         )
     )
 
@@ -292,6 +298,7 @@ async def _post(
     client_id: str,
     text: str,
     strategy: str | None,
+    compose: dict[str, Any] | None,
 ) -> MessageResult:
     cursor = connection.cursor()
     await _first_round_trip(cursor, "BEGIN; " + sql.lock_statement(), [conversation_id])
@@ -313,7 +320,13 @@ async def _post(
             return found
         copied = await _copied_example(text, role)
         prepared = messages.prepare_message(
-            conversation, role, client_id=client_id, text=text, strategy=strategy, copied=copied
+            conversation,
+            role,
+            client_id=client_id,
+            text=text,
+            strategy=strategy,
+            copied=copied,
+            compose=compose,
         )
         statement = sql.STORE_MESSAGE if prepared.flag is None else sql.STORE_MESSAGE_AND_FLAG
         parameters = sql.store_parameters(prepared.utterance, conversation, prepared.flag)

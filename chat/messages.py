@@ -8,6 +8,7 @@ leaves only after commit. Nothing else (analysis, detection) runs on this path.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -166,6 +167,7 @@ def prepare_message(
     text: str,
     strategy: str | None,
     copied: str | None,
+    compose: dict[str, Any] | None = None,
 ) -> PreparedMessage:
     """Count a checked message into the locked conversation (in memory); what to write and send.
 
@@ -189,6 +191,8 @@ def prepare_message(
         "feedback": feedback,
         "sent_at": now,
         "client_message_id": client_id,
+        # JSON text: the raw insert's parameter (PostgreSQL infers jsonb, SQLite keeps text).
+        "compose": None if compose is None else json.dumps(compose, separators=(",", ":")),
     }
     flag = None
     if label and copied is not None:
@@ -227,11 +231,18 @@ def do_post_message(
     text: str,
     strategy: str | None,
     outbox: list[dict[str, Any]] | None = None,
+    compose: dict[str, Any] | None = None,
 ) -> MessageResult:
     """Store a checked message in a locked conversation and relay it after commit."""
     copied = copies.copied_example(text) if role == vocabulary.SUPPORTER else None
     prepared = prepare_message(
-        conversation, role, client_id=client_id, text=text, strategy=strategy, copied=copied
+        conversation,
+        role,
+        client_id=client_id,
+        text=text,
+        strategy=strategy,
+        copied=copied,
+        compose=compose,
     )
     utterance_id = sql.insert_utterance(prepared.utterance)
     if utterance_id is None:
@@ -256,6 +267,7 @@ def post_message(
     text: Any,
     strategy: Any = None,
     defer_relay: bool = False,
+    compose: dict[str, Any] | None = None,
 ) -> MessageResult:
     """Store a message (seq = position, allocated under a row lock), then relay it after commit.
 
@@ -284,6 +296,7 @@ def post_message(
                 text=stored_text,
                 strategy=strategy,
                 outbox=outbox if defer_relay else None,
+                compose=compose,
             )
     return MessageResult(
         ack=result.ack, warning=result.warning, duplicate=result.duplicate, relay=outbox

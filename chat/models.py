@@ -161,6 +161,10 @@ class Utterance(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # The id the client gave the message; a resend with the same id is stored once.
     client_message_id = models.CharField(max_length=64, null=True, blank=True)
+    # How the message was written (chat.composition, docs/protocol.md "Composition"): what the
+    # page measured and the typing frames the server saw; empty when no page sent it. Never in
+    # the ESConv export.
+    compose = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["conversation_id", "position"]

@@ -19,13 +19,23 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from authenticity import live as authenticity_live
 from chat.delivery import bounded, in_background, in_thread, relay_with_retries
 from chat.errors import INFRASTRUCTURE_ERRORS
 from safety import live
 
 logger = logging.getLogger(__name__)
 
-_screen_messages = in_thread(live.screen_messages)
+
+def _after_acknowledgement(batch: list[live.StoredMessage]) -> list[tuple[int, live.Screening]]:
+    """Everything judged of stored messages, in one worker thread: safety (what to tell) and
+    how they were written (flags for reviewers only)."""
+    screened = live.screen_messages(batch) if settings.SAFETY_LIVE_SCREENING else []
+    authenticity_live.check_messages((m.conversation_id, m.position) for m in batch)
+    return screened
+
+
+_screen_messages = in_thread(_after_acknowledgement)
 # Staff only: a worker's socket, or nobody signed in, is refused.
 CLOSE_FORBIDDEN = 4403
 # Messages stored within this window are screened together, in one thread hop and one
@@ -40,8 +50,6 @@ _pending: asyncio.Future[None] | None = None
 def screen_later(conversation_id: int, committed: list[dict[str, Any]]) -> None:
     """Screen each newly stored message of `committed` (message events) in the background."""
     global _pending
-    if not settings.SAFETY_LIVE_SCREENING:
-        return
     for event in committed:
         if event.get("kind") == "message":
             message = event["message"]

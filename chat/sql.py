@@ -101,6 +101,7 @@ UTTERANCE_COLUMNS = (
     "feedback",
     "sent_at",
     "client_message_id",
+    "compose",
 )
 # ON CONFLICT DO NOTHING lets the unique (conversation, client id) index detect a resend instead
 # of a lookup before every insert (PostgreSQL, and SQLite ≥ 3.35 for RETURNING).

@@ -57,7 +57,7 @@ def _not_allowed(request: HttpRequest) -> HttpResponse:
     return render(request, "chat/not_allowed.html", status=403)
 
 
-def _run_settings(run: CollectionRun) -> dict[str, int]:
+def _run_settings(run: CollectionRun) -> dict[str, int | str]:
     return {
         "max_wait_seconds": run.max_wait_seconds,
         "min_turns_to_end": run.min_turns_to_end,
@@ -65,6 +65,8 @@ def _run_settings(run: CollectionRun) -> dict[str, int]:
         "partner_silence_seconds": run.partner_silence_seconds,
         "max_message_chars": run.max_message_chars,
         "heartbeat_seconds": settings.CHAT_HEARTBEAT_SECONDS,
+        "paste_policy": run.paste_policy,
+        "paste_max_chars": run.paste_max_chars,
     }
 
 

@@ -118,6 +118,7 @@ class CollectionRunAdmin(admin.ModelAdmin):
                     "abandon_after_seconds",
                     "feedback_every",
                     "max_message_chars",
+                    ("paste_policy", "paste_max_chars"),
                 )
             },
         ),

@@ -103,6 +103,17 @@ class CollectionRun(models.Model):
     abandon_after_seconds = models.PositiveIntegerField(default=1800)
     feedback_every = models.PositiveIntegerField(default=2, validators=[MinValueValidator(1)])
     max_message_chars = models.PositiveIntegerField(default=2000)
+    # Pasting into the message box (docs/authenticity.md, "In the chat"): the worker is asked at
+    # once to write in their own words; with "refuse", pasted text longer than
+    # paste_max_chars does not go in at all. Either way a mostly pasted message is flagged.
+    paste_policy = models.CharField(
+        max_length=8,
+        choices=[("warn", "Warn"), ("refuse", "Refuse long pastes")],
+        default="warn",
+    )
+    paste_max_chars = models.PositiveIntegerField(
+        default=40, help_text="With 'refuse': the longest text that may be pasted in one go."
+    )
 
     # The consent page (docs/workers.md, "Consent"): a text with placeholders filled from
     # these settings; blank uses the platform's default text.

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from authenticity import selectors as authenticity_selectors
 from crowd import consent as consent_texts
 from crowd import dashboard, services
 from crowd.decorators import worker_required
@@ -175,5 +176,7 @@ def run_dashboard(request: HttpRequest, name: str) -> HttpResponse:
         "duration_minutes": duration.total_seconds() / 60 if duration is not None else None,
         "alerts": safety_review.open_alerts(run),
         "alerts_run": run.name,
+        "written": authenticity_selectors.flags_by_worker(run),
+        "written_columns": authenticity_selectors.column_headings(),
     }
     return render(request, "crowd/dashboard.html", context)

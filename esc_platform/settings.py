@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "analytics",
     "safety",
     "evaluation",
+    "authenticity",
 ]
 
 MIDDLEWARE = [

@@ -32,6 +32,21 @@ class Flag(models.Model):
         CONDUCT_ABUSIVE = "conduct_abusive", "Supporter conduct: abusive"
         CONDUCT_SEXUAL = "conduct_sexual", "Supporter conduct: sexual"
         CONDUCT_DEMEANING = "conduct_demeaning", "Supporter conduct: demeaning"
+        # How a message was written (docs/authenticity.md): raised after its acknowledgement.
+        AUTHENTICITY_PASTED = "authenticity_pasted", "Written: mostly pasted"
+        AUTHENTICITY_TOO_FAST = "authenticity_too_fast", "Written: faster than a person types"
+        AUTHENTICITY_AFTER_REFOCUS = (
+            "authenticity_after_refocus",
+            "Written: a long message sent right after coming back to the page",
+        )
+        AUTHENTICITY_NO_COMPOSITION = (
+            "authenticity_no_composition",
+            "Written: no composition data (not sent from the chat page)",
+        )
+        AUTHENTICITY_UNCONFIRMED = (
+            "authenticity_unconfirmed",
+            "Written: composition data the server did not see happen",
+        )
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="flags")
     utterance = models.ForeignKey(
@@ -58,7 +73,12 @@ class Flag(models.Model):
                 condition=models.Q(kind__startswith="crisis_")
                 | models.Q(kind__startswith="conduct_"),
                 name="one_safety_flag_per_message_and_kind",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["utterance", "kind"],
+                condition=models.Q(kind__startswith="authenticity_"),
+                name="one_authenticity_flag_per_message_and_kind",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -68,11 +88,21 @@ class Flag(models.Model):
 # Safety flags' kinds begin with these (docs/safety.md): a seeker's crisis, a supporter's conduct.
 CRISIS_PREFIX = "crisis_"
 CONDUCT_PREFIX = "conduct_"
+AUTHENTICITY_PREFIX = "authenticity_"
 
 
 def safety_kinds() -> list[str]:
     """Every Flag.Kind of a safety flag: resolved only on its own, with a note."""
     return [kind for kind in Flag.Kind.values if kind.startswith((CRISIS_PREFIX, CONDUCT_PREFIX))]
+
+
+def authenticity_kinds() -> list[str]:
+    """Every Flag.Kind about how a message was written."""
+    return [kind for kind in Flag.Kind.values if kind.startswith(AUTHENTICITY_PREFIX)]
+
+
+def _default_authenticity_blocking() -> list[str]:
+    return authenticity_kinds()
 
 
 def _default_finished_end_reasons() -> list[str]:
@@ -135,6 +165,29 @@ class AutoApprovalRuleSet(models.Model):
         default=1, help_text="Re-labels needed before disagreement is judged."
     )
 
+    # How messages were written (docs/authenticity.md, "Signals").
+    max_pasted_share = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="A message more than this share pasted is flagged (of at least 20 characters).",
+    )
+    max_chars_per_second = models.FloatField(
+        default=15.0,
+        validators=[MinValueValidator(1.0)],
+        help_text="Typed characters per second of composition above this are flagged.",
+    )
+    refocus_window_ms = models.PositiveIntegerField(
+        default=2000,
+        help_text="A long message sent within this many ms of coming back to the page is flagged.",
+    )
+    refocus_min_chars = models.PositiveIntegerField(
+        default=80, help_text="How long a message sent right after coming back must be to count."
+    )
+    authenticity_blocking = models.JSONField(
+        default=_default_authenticity_blocking,
+        help_text="The authenticity flag kinds that hold auto-approval back; others only inform.",
+    )
+
     class Meta:
         ordering = ["-version"]
         constraints = [
@@ -156,6 +209,11 @@ class AutoApprovalRuleSet(models.Model):
         if not isinstance(reasons, list) or not all(r in valid for r in reasons):
             raise ValidationError(
                 {"finished_end_reasons": f"a list of end reasons from {sorted(valid)}"}
+            )
+        kinds, known = self.authenticity_blocking, set(authenticity_kinds())
+        if not isinstance(kinds, list) or not all(k in known for k in kinds):
+            raise ValidationError(
+                {"authenticity_blocking": f"a list of flag kinds from {sorted(known)}"}
             )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat.models import Conversation
-from quality.models import AutoApprovalRuleSet, Outcome
+from quality.models import AUTHENTICITY_PREFIX, AutoApprovalRuleSet, Outcome
 
 # Put first in a decision's reasons when a single criterion stood between it and approval.
 NEAR_MISS = "near miss: one criterion short of approval"
@@ -200,6 +200,12 @@ def judge(facts: ConversationFacts, rules: AutoApprovalRuleSet) -> Judgement:
     if not has_survey:
         reasons.insert(0, "no seeker post-chat survey")
     reasons += [f"flag: {kind}" for kind in facts.open_flags]
-    # Anything flagged goes to a reviewer even when the numbers pass (see docs/quality.md).
-    outcome = Outcome.APPROVED if approved and not facts.open_flags else Outcome.REVIEW
+    # Anything flagged goes to a reviewer even when the numbers pass (see docs/quality.md),
+    # but for the authenticity kinds the rule set lets inform only (docs/authenticity.md).
+    holding = [
+        kind
+        for kind in facts.open_flags
+        if not kind.startswith(AUTHENTICITY_PREFIX) or kind in rules.authenticity_blocking
+    ]
+    outcome = Outcome.APPROVED if approved and not holding else Outcome.REVIEW
     return Judgement(outcome, criteria, has_survey, reasons)

@@ -108,6 +108,24 @@ class ReviewDetail:
     strategies: list[dict[str, str]] = field(default_factory=list)
 
 
+def written_summary(compose: dict[str, Any] | None) -> str:
+    """How a message was written, in a line for a reviewer (docs/authenticity.md)."""
+    if compose is None:
+        return "no composition data: not sent from the chat page"
+    parts = [
+        f"{compose['ms'] / 1000:.1f} s from first input to send",
+        f"{compose['typed']} typed in {compose['inputs']} inputs",
+        f"{compose['pasted']} pasted in {compose['pastes']} pastes",
+        f"{compose['deleted']} deleted",
+        f"focus lost {compose['blurs']}×",
+        f"{compose.get('typing_frames', 0)} typing signals seen",
+    ]
+    since = compose.get("since_focus_ms")
+    if since is not None:
+        parts.append(f"sent {since / 1000:.1f} s after coming back to the page")
+    return "; ".join(parts)
+
+
 def review_detail(conversation: Conversation, reviewer: Any) -> ReviewDetail:
     utterance_flags: dict[int, list[str]] = defaultdict(list)
     flags = list(Flag.objects.filter(conversation=conversation).order_by("created_at", "pk"))
@@ -131,6 +149,7 @@ def review_detail(conversation: Conversation, reviewer: Any) -> ReviewDetail:
             "feedback": u.feedback,
             "original_strategy": original.get(u.pk),
             "flags": utterance_flags.get(u.pk, []),
+            "written": written_summary(u.compose),
         }
         for u in Utterance.objects.filter(conversation=conversation).order_by("position")
     ]

@@ -298,6 +298,7 @@ function submitMessage() {
   }
   const item = { id: crypto.randomUUID(), text: textEl.value };
   if (role === "supporter") item.strategy = chosenStrategy();
+  if (composition) item.compose = composition.take();
   pending.push(item);
   savePending();
   renderDraft(item);
@@ -627,6 +628,23 @@ function watchLink() {
 function ping() {
   if (!fatal && !ended && socket && socket.readyState === WebSocket.OPEN) send({ type: "ping" });
 }
+
+// --- How messages are written (docs/authenticity.md, "In the chat") ----------------------
+
+const PASTE_WARNING = "Please write in your own words: pasted text is shown to the research team.";
+const PASTE_REFUSED = "Pasting longer text is turned off here: please write in your own words.";
+
+// A paste is answered at once; with the run's "refuse" policy a long one does not go in.
+function onPaste(text) {
+  if (config.paste_policy === "refuse" && text.length > config.paste_max_chars) {
+    showNotice(PASTE_REFUSED, "error");
+    return false;
+  }
+  if (text.trim()) showNotice(PASTE_WARNING, "error");
+  return true;
+}
+
+const composition = textEl && window.escCompose ? window.escCompose.trackComposition(textEl, { onPaste }) : null;
 
 // --- Wiring ------------------------------------------------------------------------------
 

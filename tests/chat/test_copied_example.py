@@ -68,8 +68,9 @@ async def test_it_flags_and_warns_but_still_relays(channel_layer: str) -> None:
     assert relayed["text"] == EXAMPLE
     assert not [f for f in await drain(seeker) if f["type"] == "warning"]
     utterance = await adb(Utterance.objects.get)(client_message_id="c-1")
-    flags = await adb(list)(Flag.objects.filter(utterance=utterance).values_list("kind", flat=True))
-    assert flags == ["copied_example"]
+    # (The frames carry no composition data: how they were written is judged on its own.)
+    flags = Flag.objects.filter(utterance=utterance).exclude(kind__startswith="authenticity_")
+    assert await adb(list)(flags.values_list("kind", flat=True)) == ["copied_example"]
 
     await supporter.send_json_to(
         {"type": "message", "id": "c-2", "text": "What happened at work?", "strategy": "Question"}
@@ -77,6 +78,6 @@ async def test_it_flags_and_warns_but_still_relays(channel_layer: str) -> None:
     await receive_until(supporter, "ack")
     frames = await drain(supporter)
     assert not [f for f in frames if f["type"] == "warning"]
-    assert await adb(Flag.objects.count)() == 1
+    assert await adb(Flag.objects.filter(kind="copied_example").count)() == 1
     await supporter.disconnect()
     await seeker.disconnect()

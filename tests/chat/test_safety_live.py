@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chat.models import Conversation, StaffMessage
-from quality.models import Flag
+from quality.models import Flag, safety_kinds
 from safety import live
 from tests.cast import OTTO, RITA, account
 from tests.chat.factories import make_pair
@@ -32,7 +32,8 @@ async def _chat():
 
 
 async def _flags(conversation_id: int) -> list[tuple[str, int, float]]:
-    rows = Flag.objects.filter(conversation_id=conversation_id).order_by("pk")
+    rows = Flag.objects.filter(conversation_id=conversation_id, kind__in=safety_kinds())
+    rows = rows.order_by("pk")
     return await adb(list)(rows.values_list("kind", "utterance__position", "score"))
 
 

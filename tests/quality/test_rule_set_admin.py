@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -28,6 +30,11 @@ def form(rules: AutoApprovalRuleSet, **changes: object) -> dict[str, object]:
         "relabel_disagreement_above": rules.relabel_disagreement_above,
         "relabel_min_labellers": rules.relabel_min_labellers,
         "imported_counts_as_finished": "on",
+        "max_pasted_share": rules.max_pasted_share,
+        "max_chars_per_second": rules.max_chars_per_second,
+        "refocus_window_ms": rules.refocus_window_ms,
+        "refocus_min_chars": rules.refocus_min_chars,
+        "authenticity_blocking": json.dumps(rules.authenticity_blocking),
     }
     data.update(changes)
     return data
