@@ -185,6 +185,7 @@ class AutoApprovalRuleSet(models.Model):
     )
     authenticity_blocking = models.JSONField(
         default=_default_authenticity_blocking,
+        blank=True,  # an empty list: every authenticity flag only informs reviewers
         help_text="The authenticity flag kinds that hold auto-approval back; others only inform.",
     )
 
