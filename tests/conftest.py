@@ -57,3 +57,33 @@ def _no_chat_pool_left() -> Iterator[None]:
     from chat import live_store
 
     live_store.forget_pool()
+
+
+# Modules whose outcome does not depend on the database of the pass: real-data scans that read
+# files, benchmarks that start their own servers and databases, and the slow quiz simulation.
+# `make test` runs them in the PostgreSQL pass only (marker `once`), and in the SQLite pass
+# whenever PostgreSQL is not reachable (scripts/test.sh); docs/development.md, "Test passes".
+ONCE_MODULES = (
+    "tests/analytics/test_bench_report_scale.py",
+    "tests/authenticity/test_bench.py",
+    "tests/authenticity/test_real_data.py",
+    "tests/bench/test_chat_load.py",
+    "tests/bench/test_flood.py",
+    "tests/bench/test_retrieval_latency.py",
+    "tests/dataset/test_bench_export_scale.py",
+    "tests/evaluation/test_backend_real_data.py",
+    "tests/safety/test_detection.py",
+    "tests/safety/test_real_data.py",
+    "tests/tutorial/test_quiz_measures.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).resolve().parent.parent
+    once = {root / module for module in ONCE_MODULES}
+    missing = sorted(str(path) for path in once if not path.is_file())
+    if missing:  # a renamed module would otherwise quietly run twice
+        raise pytest.UsageError(f"ONCE_MODULES names no such file: {', '.join(missing)}")
+    for item in items:
+        if Path(str(item.path)) in once:
+            item.add_marker(pytest.mark.once)
