@@ -14,6 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q, QuerySet
+
+from authenticity import duplicates
+from authenticity.models import Checked
 from chat.composition import SINCE_FOCUS, TYPING_FRAMES
 from chat.models import Utterance
 from crowd import vocabulary
@@ -38,6 +42,8 @@ class Written:
     speaker: str
     text: str
     compose: dict[str, Any] | None
+    position: int = 0
+    run_id: int = 0
 
 
 def signals(written: Written, rules: AutoApprovalRuleSet) -> list[tuple[str, str]]:
@@ -80,9 +86,17 @@ def _written(messages: Iterable[tuple[int, int]]) -> list[Written]:
     wanted = list(messages)
     if not wanted:
         return []
-    rows = Utterance.objects.filter(
-        conversation_id__in={c for c, _ in wanted}, position__in={p for _, p in wanted}
-    ).values_list(
+    return _people(
+        Utterance.objects.filter(
+            conversation_id__in={c for c, _ in wanted}, position__in={p for _, p in wanted}
+        ),
+        set(wanted),
+    )
+
+
+def _people(utterances: QuerySet[Utterance], keep: set[tuple[int, int]] | None) -> list[Written]:
+    """Of `utterances` (those at `keep`, when given), the ones a person wrote."""
+    rows = utterances.values_list(
         "pk",
         "conversation_id",
         "position",
@@ -91,19 +105,71 @@ def _written(messages: Iterable[tuple[int, int]]) -> list[Written]:
         "compose",
         "conversation__seeker_id",
         "conversation__supporter_id",
+        "conversation__run_id",
     )
-    keep = set(wanted)
     written = []
-    for pk, conversation, position, speaker, text, compose, seeker, supporter in rows:
+    for pk, conversation, position, speaker, text, compose, seeker, supporter, run in rows:
         person = seeker if speaker == vocabulary.SEEKER else supporter
-        if (conversation, position) in keep and person is not None:
-            written.append(Written(pk, conversation, speaker, text, compose))
+        if (keep is None or (conversation, position) in keep) and person is not None:
+            written.append(Written(pk, conversation, speaker, text, compose, position, run))
     return written
 
 
 def check_messages(messages: Iterable[tuple[int, int]]) -> list[Flag]:
-    """Judge the stored messages at (conversation, position); the new flags, stored."""
+    """Every check of the stored messages at (conversation, position): how each was written
+    and whether the run holds it already. The new flags of composition."""
     written = _written(messages)
+    flags = _composition(written)
+    _across_run(written)
+    return flags
+
+
+def check_composition(messages: Iterable[tuple[int, int]]) -> list[Flag]:
+    """How each stored message at (conversation, position) was written: the new flags.
+    The screening's quick batch, beside the safety screening."""
+    return _composition(_written(messages))
+
+
+def check_across_run(messages: Iterable[tuple[int, int]]) -> int:
+    """Whether the run holds each stored message already (a duplicate), then mark them judged.
+    The screening's slower batch: many messages a query. How many messages were judged."""
+    written = _written(messages)
+    _across_run(written)
+    return len(written)
+
+
+def check_unchecked(conversation_ids: list[int]) -> int:
+    """Judge the messages of these conversations the live checks never judged (their process
+    died within the screening window): the quality job's backstop. How many were judged.
+
+    Only conversations the live checks have seen count: one none of whose messages was ever
+    judged (stored before the checks existed, or not through the chat) is left alone.
+    """
+    seen = set(
+        Checked.objects.filter(utterance__conversation_id__in=conversation_ids)
+        .values_list("utterance__conversation_id", flat=True)
+        .distinct()
+    )
+    if not seen:
+        return 0
+    written = _people(
+        Utterance.objects.filter(
+            Q(speaker=vocabulary.SEEKER, conversation__seeker__isnull=False)
+            | Q(speaker=vocabulary.SUPPORTER, conversation__supporter__isnull=False),
+            conversation_id__in=seen,
+        ).exclude(
+            pk__in=Checked.objects.filter(utterance__conversation_id__in=seen).values(
+                "utterance_id"
+            )
+        ),
+        None,
+    )
+    _composition(written)
+    _across_run(written)
+    return len(written)
+
+
+def _composition(written: list[Written]) -> list[Flag]:
     if not written:
         return []
     rules = current_rule_set()
@@ -113,8 +179,24 @@ def check_messages(messages: Iterable[tuple[int, int]]) -> list[Flag]:
         for kind, why in signals(w, rules)
     ]
     wanted += _no_composition(w for w in written if w.compose is None)
+    # A message judged twice (the backstop racing a slow batch) gets no second flag of a kind.
     Flag.objects.bulk_create(wanted, ignore_conflicts=True)
     return wanted
+
+
+def _across_run(written: list[Written]) -> None:
+    if not written:
+        return
+    duplicates.check(
+        (
+            duplicates.Message(w.conversation_id, w.position, w.run_id, w.speaker, w.text)
+            for w in written
+        ),
+        current_rule_set(),
+    )
+    # Marked last: the quality job judges again whatever a crash left unmarked.
+    marks = [(w.utterance_id,) for w in written]
+    duplicates.insert_rows(Checked, ["utterance_id"], marks, ignore=True)
 
 
 def _no_composition(written: Iterable[Written]) -> list[Flag]:

@@ -106,6 +106,17 @@ def _band_keys(block: Signatures) -> U64:
     return key
 
 
+def band_keys(sig: Signatures, bands: int) -> U64:
+    """Each row's key in each band, shape (rows, bands), the band's number mixed in so that
+    keys of different bands never meet: what the live checks store (authenticity.models.Band)."""
+    rows = sig.shape[1] // bands
+    keys = np.empty((len(sig), bands), dtype=np.uint64)
+    for band in range(bands):
+        block = _band_keys(sig[:, band * rows : (band + 1) * rows])
+        keys[:, band] = _mix(block ^ np.uint64(band + 1))
+    return keys
+
+
 def candidate_pairs(sig: Signatures, bands: int) -> Indexes:
     """(i, j) rows, i < j, that agree on every value of at least one band, each pair once."""
     n, rows = len(sig), sig.shape[1] // bands

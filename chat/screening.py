@@ -4,14 +4,17 @@ The chat consumer calls `screen_later` once a message is stored, acknowledged an
 the detector runs in a worker thread (safety.live.screen_messages, a batch of what arrived
 within BATCH_SECONDS), never on the event loop,
 and whatever it raised reaches the conversation's sockets and every open staff page within
-moments (docs/safety.md, "In a live chat"). A screening that fails is logged without the
-message, and the quality job screens the message again before judging it.
+moments (docs/safety.md, "In a live chat"). How each message was written is judged in the same
+batch; whether the run holds it already (docs/authenticity.md, "Duplicates in a run") in a
+larger one, a second later. A screening that fails is logged without the message, and the
+quality job screens the message again before judging it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from channels.auth import get_user
@@ -28,69 +31,101 @@ logger = logging.getLogger(__name__)
 
 
 def _after_acknowledgement(batch: list[live.StoredMessage]) -> list[tuple[int, live.Screening]]:
-    """Everything judged of stored messages, in one worker thread: safety (what to tell) and
-    how they were written (flags for reviewers only)."""
+    """What is judged of stored messages at once, in one worker thread: safety (what to tell)
+    and how they were written (flags for reviewers only)."""
     screened = live.screen_messages(batch) if settings.SAFETY_LIVE_SCREENING else []
-    authenticity_live.check_messages((m.conversation_id, m.position) for m in batch)
+    authenticity_live.check_composition((m.conversation_id, m.position) for m in batch)
     return screened
 
 
-_screen_messages = in_thread(_after_acknowledgement)
+def _across_run(batch: list[live.StoredMessage]) -> list[tuple[int, live.Screening]]:
+    """What is judged against the whole run (near-duplicates), a larger batch at a time: for
+    reviewers only, so a second later costs nothing and a query serves many messages."""
+    authenticity_live.check_across_run((m.conversation_id, m.position) for m in batch)
+    return []
+
+
 # Staff only: a worker's socket, or nobody signed in, is refused.
 CLOSE_FORBIDDEN = 4403
-# Messages stored within this window are screened together, in one thread hop and one
-# UPDATE of their conversations' counts: under load a message costs a fraction of one.
-BATCH_SECONDS = 0.05
 
-_waiting: list[live.StoredMessage] = []
-# The batch's pending screening; a new one is started when none is pending on this loop.
-_pending: asyncio.Future[None] | None = None
+
+class _Batches:
+    """Stored messages gathered for `seconds`, then judged together by `work` in one thread
+    hop: under load a message costs a fraction of a query. What `work` returns for a
+    conversation (a screening with its event and alerts) goes out at once."""
+
+    def __init__(
+        self,
+        seconds: float,
+        work: Callable[[list[live.StoredMessage]], list[tuple[int, live.Screening]]],
+    ) -> None:
+        self.seconds = seconds
+        self.work = in_thread(work)
+        self.name = work.__name__
+        self.waiting: list[live.StoredMessage] = []
+        # The pending batch; a new one is started when none is pending on this loop.
+        self.pending: asyncio.Future[None] | None = None
+
+    def add(self, messages: list[live.StoredMessage]) -> None:
+        self.waiting += messages
+        pending = self.pending
+        if self.waiting and (pending is None or pending.done() or _other_loop(pending)):
+            self.pending = in_background(self._soon())
+
+    async def _soon(self) -> None:
+        """Judge what waits, a window at a time, until nothing is left waiting."""
+        while self.waiting:
+            await asyncio.sleep(self.seconds)
+            batch = self.waiting[:]
+            del self.waiting[:]
+            await self._judge(batch)
+
+    async def _judge(self, batch: list[live.StoredMessage]) -> None:
+        try:
+            screened = await self.work(batch)
+        except INFRASTRUCTURE_ERRORS:
+            logger.warning(
+                "%s of %s message(s) failed: a service is unavailable; the quality job judges "
+                "them again",
+                self.name,
+                len(batch),
+            )
+            return
+        except Exception:
+            logger.exception("%s of %s message(s) failed", self.name, len(batch))
+            return
+        for conversation_id, screening in screened:
+            await relay_with_retries(conversation_id, [screening.event])
+            await tell_staff(screening.alerts)
+
+
+# Messages stored within BATCH_SECONDS are screened together, in one thread hop and one
+# UPDATE of their conversations' counts; the run-wide checks wait longer, for larger batches.
+BATCH_SECONDS = 0.05
+RUN_WIDE_BATCH_SECONDS = 1.0
+_quick = _Batches(BATCH_SECONDS, _after_acknowledgement)
+_run_wide = _Batches(RUN_WIDE_BATCH_SECONDS, _across_run)
 
 
 def screen_later(conversation_id: int, committed: list[dict[str, Any]]) -> None:
     """Screen each newly stored message of `committed` (message events) in the background."""
-    global _pending
-    for event in committed:
-        if event.get("kind") == "message":
-            message = event["message"]
-            _waiting.append(
-                live.StoredMessage(
-                    conversation_id, int(message["seq"]), message["speaker"], message["text"]
-                )
-            )
-    if _waiting and (_pending is None or _pending.done() or _other_loop(_pending)):
-        _pending = in_background(_screen_soon())
+    stored = [
+        live.StoredMessage(
+            conversation_id,
+            int(event["message"]["seq"]),
+            event["message"]["speaker"],
+            event["message"]["text"],
+        )
+        for event in committed
+        if event.get("kind") == "message"
+    ]
+    if stored:
+        _quick.add(stored)
+        _run_wide.add(stored)
 
 
 def _other_loop(task: asyncio.Future[None]) -> bool:
     return task.get_loop() is not asyncio.get_running_loop()
-
-
-async def _screen_soon() -> None:
-    """Screen what waits, a window at a time, until nothing is left waiting."""
-    while _waiting:
-        await asyncio.sleep(BATCH_SECONDS)
-        batch = _waiting[:]
-        del _waiting[:]
-        await _screen_batch(batch)
-
-
-async def _screen_batch(batch: list[live.StoredMessage]) -> None:
-    try:
-        screened = await _screen_messages(batch)
-    except INFRASTRUCTURE_ERRORS:
-        logger.warning(
-            "safety screening of %s message(s) failed: a service is unavailable; the quality "
-            "job screens them again",
-            len(batch),
-        )
-        return
-    except Exception:
-        logger.exception("safety screening of %s message(s) failed", len(batch))
-        return
-    for conversation_id, screening in screened:
-        await relay_with_retries(conversation_id, [screening.event])
-        await tell_staff(screening.alerts)
 
 
 async def tell_staff(alerts: list[dict[str, Any]]) -> None:

@@ -32,6 +32,7 @@ from django.db.models import F, Lookup, Q, QuerySet
 from django.db.models.lookups import In
 from django.utils import timezone
 
+from authenticity import live as authenticity_live
 from chat.models import Conversation, Utterance
 from crowd import vocabulary
 from crowd.models import CollectionRun
@@ -305,6 +306,8 @@ def _judge_chunk(ids: list[int], rules: AutoApprovalRuleSet, counts: JudgeCounts
     # A message whose live safety screening was lost is screened now, before anything is
     # judged: its flags hold the conversation back like any other (safety.live).
     safety_live.screen_stored(safety_live.unscreened(ids))
+    # Likewise how its messages were written, duplicates in the run included.
+    authenticity_live.check_unchecked(ids)
     for pk, facts in gather_facts(ids).items():
         judgement = judge(facts, rules)
         by_outcome[judgement.outcome].append(pk)

@@ -47,6 +47,10 @@ class Flag(models.Model):
             "authenticity_unconfirmed",
             "Written: composition data the server did not see happen",
         )
+        AUTHENTICITY_DUPLICATE = (
+            "authenticity_duplicate",
+            "Written: the same text sent into other conversations of the run",
+        )
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="flags")
     utterance = models.ForeignKey(
@@ -63,6 +67,8 @@ class Flag(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolution_note = models.TextField(blank=True)
+    # A duplicate's other places, [{"conversation": id, "position": n}, ...] (docs/authenticity.md).
+    matches = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["conversation", "kind"])]
@@ -182,6 +188,16 @@ class AutoApprovalRuleSet(models.Model):
     )
     refocus_min_chars = models.PositiveIntegerField(
         default=80, help_text="How long a message sent right after coming back must be to count."
+    )
+    duplicate_min_words = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(3)],
+        help_text="Messages of fewer words are never duplicates (courtesies repeat honestly).",
+    )
+    duplicate_threshold = models.FloatField(
+        default=0.8,
+        validators=[MinValueValidator(0.1), MaxValueValidator(1.0)],
+        help_text="Jaccard similarity of 3-word shingles from which two messages are duplicates.",
     )
     authenticity_blocking = models.JSONField(
         default=_default_authenticity_blocking,

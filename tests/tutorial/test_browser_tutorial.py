@@ -53,6 +53,7 @@ def _walk(page: Page, subtasks: list[SubTask], wrong_parts: set[int], shots: str
         option = (place + 1) % len(item.options) if wrong else place
         chosen_text = page.locator(".tut-option-text").nth(option).inner_text().strip()
         page.locator(f'input[name="option"][value="{option}"]').check()
+        expect(page.locator("form[data-enhanced=true]")).to_have_count(1)
         page.get_by_role("button", name="Save answer").click()
         result = page.locator("#result")
         # Right or not, and the concept; never which option is right.
