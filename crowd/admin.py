@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -15,6 +15,8 @@ from django.utils.safestring import SafeString
 from crowd import payments, privacy
 from crowd.models import CollectionRun, ConsentVersion, DataDeletion, DeviceSwitch, Worker
 from crowd.run_form import CollectionRunForm
+from settlement.admin_views import settle_view
+from staff import audit
 
 # The ids each crowd site fills into a study's link: Prolific's URL placeholders, and MTurk's
 # parameters (it appends assignmentId, hitId, turkSubmitTo and workerId to an ExternalQuestion).
@@ -60,6 +62,7 @@ class CollectionRunAdmin(admin.ModelAdmin):
         "currency",
         "dashboard",
         "entry_links_link",
+        "settle_link",
     )
     list_filter = ("is_active", "is_demo")
     search_fields = ("name", "title")
@@ -162,7 +165,26 @@ class CollectionRunAdmin(admin.ModelAdmin):
                 ),
             },
         ),
+        (
+            "Settlement",
+            {
+                "fields": ("settlement_policy", "rejection_message", "rejection_category"),
+                "description": (
+                    "What settling the run does on the crowd site (docs/crowd-sites.md): per "
+                    'status code, approve or reject and the bonus, e.g. {"01": {"action": '
+                    '"reject"}, "03": {"bonus": "2.00"}}. Empty: approve everyone, bonuses from '
+                    "the pay table. Status 02 (let down by the partner) is never rejected."
+                ),
+            },
+        ),
     )
+
+    def save_model(self, request: HttpRequest, obj: CollectionRun, form: Any, change: bool) -> None:
+        """Saved as the admin does; a change of what workers are paid goes in the audit trail."""
+        stored = CollectionRun.objects.filter(pk=obj.pk).first() if obj.pk else None
+        before = audit.pay_values(stored) if stored is not None else {}
+        super().save_model(request, obj, form, change)
+        audit.record_pay_change(before, obj, user=request.user, via="admin")
 
     def change_view(
         self,
@@ -182,6 +204,19 @@ class CollectionRunAdmin(admin.ModelAdmin):
     def dashboard(self, run: CollectionRun) -> SafeString:
         url = reverse("crowd:run_dashboard", args=[run.name])
         return format_html('<a href="{}">Open</a>', url)
+
+    @admin.display(description="Settle")
+    def settle_link(self, run: CollectionRun) -> SafeString:
+        url = reverse("admin:crowd_collectionrun_settle", args=[run.pk])
+        return format_html('<a href="{}">Preview</a>', url)
+
+    def get_urls(self) -> list[URLPattern]:
+        settle = path(
+            "<int:pk>/settle/",
+            self.admin_site.admin_view(settle_view),
+            name="crowd_collectionrun_settle",
+        )
+        return [settle, *super().get_urls()]
 
     @admin.display(description="Entry links")
     def entry_links_link(self, run: CollectionRun) -> SafeString:

@@ -11,6 +11,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from crowd import vocabulary
+from crowd.providers.prolific import REJECTION_CATEGORIES
 
 
 def _default_problems() -> list[str]:
@@ -170,6 +171,21 @@ class CollectionRun(models.Model):
         default=False, help_text="Without turkSubmitTo in the link, return to the MTurk sandbox."
     )
     site_completion_codes = models.JSONField(default=dict, blank=True)
+
+    # Settling on the crowd site (docs/crowd-sites.md, "Settlement"): per status code, approve
+    # or reject and, if not the pay table's, the bonus: {"01": {"action": "reject"},
+    # "03": {"bonus": "2.00"}}. Empty: approve everyone, bonuses from the pay table.
+    settlement_policy = models.JSONField(default=dict, blank=True)
+    rejection_message = models.TextField(
+        blank=True,
+        help_text="What a rejected worker reads (Prolific wants at least 100 characters).",
+    )
+    rejection_category = models.CharField(
+        max_length=32,
+        blank=True,
+        choices=[(c, c.replace("_", " ").capitalize()) for c in sorted(REJECTION_CATEGORIES)],
+        help_text="Prolific's category for the rejections of this run.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -21,6 +21,7 @@ from django.forms.models import model_to_dict
 
 from crowd.models import CollectionRun
 from crowd.run_form import CollectionRunForm
+from staff import audit
 
 NAME = "name"
 # Edited in the admin one option a line; a list in the file.
@@ -156,7 +157,7 @@ def _type_problems(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield name, "give a list of texts"
 
 
-def apply(data: dict[str, Any], *, dry_run: bool = False) -> Applied:
+def apply(data: dict[str, Any], *, dry_run: bool = False, user: Any = None) -> Applied:
     """Create or update the run `data` names; keys it leaves out keep their value (or the
     default, for a new run). RunFileError naming every bad key, with nothing saved."""
     name = data[NAME]
@@ -181,6 +182,10 @@ def apply(data: dict[str, Any], *, dry_run: bool = False) -> Applied:
     changed = [k for k in keys() if form.cleaned_data[k] != current[k]] if existing else []
     if dry_run:
         return Applied(existing or form.instance, existing is None, changed)
+    # From the database: validating the form has already put the file's values on `existing`.
+    stored = CollectionRun.objects.filter(pk=existing.pk).first() if existing else None
+    before = audit.pay_values(stored) if stored is not None else {}
     with transaction.atomic():
         run = form.save()
+        audit.record_pay_change(before, run, user=user, via="run file")
     return Applied(run, existing is None, changed)

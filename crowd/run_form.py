@@ -3,6 +3,7 @@ settings checked together so that a bad combination is refused with a reason."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -53,6 +54,34 @@ THRESHOLD_HELP = {
     ),
     "max_message_chars": "Longest chat message, in characters; longer ones are refused.",
 }
+
+
+REJECTION_MIN_CHARS = 100
+
+
+def settlement_policy_problem(policy: Any) -> str:
+    """What is wrong with a settlement policy, or "" (docs/crowd-sites.md, "Settlement")."""
+    codes = [code.value for code in StatusCode]
+    example = '{"01": {"action": "reject"}, "03": {"bonus": "2.00"}}'
+    if not isinstance(policy, dict) or not all(isinstance(v, dict) for v in policy.values()):
+        return f"Give a JSON object from status code to what to do, e.g. {example}."
+    for code, entry in policy.items():
+        if code not in codes:
+            return f"{code!r} is not a status code; they are {', '.join(codes)}."
+        if set(entry) - {"action", "bonus"}:
+            return f"{code}: give only 'action' and 'bonus'."
+        if entry.get("action", "approve") not in ("approve", "reject"):
+            return f"{code}: the action is 'approve' or 'reject'."
+        if code == StatusCode.PARTNER_UNRESPONSIVE and entry.get("action") == "reject":
+            return "02: a worker let down by their partner is never rejected."
+        if "bonus" in entry:
+            try:
+                bonus = Decimal(str(entry["bonus"]))
+            except InvalidOperation:
+                bonus = Decimal(-1)
+            if not bonus.is_finite() or bonus < 0 or bonus != bonus.quantize(Decimal("0.01")):
+                return f'{code}: the bonus is an amount such as "2.00" (0 or more).'
+    return ""
 
 
 def _option_key(option: str) -> str:
@@ -131,7 +160,26 @@ class CollectionRunForm(forms.ModelForm):
         self._check_consent(data)
         self._check_help_resources(data)
         self._check_demo(data)
+        self._check_settlement(data)
         return data
+
+    def _check_settlement(self, data: dict[str, Any]) -> None:
+        policy = data.get("settlement_policy")
+        if policy is None:
+            return
+        problem = settlement_policy_problem(policy)
+        if problem:
+            self.add_error("settlement_policy", problem)
+            return
+        rejects = any(entry.get("action") == "reject" for entry in policy.values())
+        if rejects and len((data.get("rejection_message") or "").strip()) < REJECTION_MIN_CHARS:
+            self.add_error(
+                "rejection_message",
+                f"A policy that rejects needs a message of at least {REJECTION_MIN_CHARS} "
+                "characters: it is what the worker reads, and Prolific refuses shorter ones.",
+            )
+        if rejects and not data.get("rejection_category"):
+            self.add_error("rejection_category", "A policy that rejects needs a category.")
 
     def _check_demo(self, data: dict[str, Any]) -> None:
         """Workers are never moved between paid and unpaid: a run with workers keeps its kind."""

@@ -129,6 +129,8 @@ INSTALLED_APPS = [
     "safety",
     "evaluation",
     "authenticity",
+    "settlement",
+    "staff",
 ]
 
 MIDDLEWARE = [
@@ -452,5 +454,23 @@ try:
         else "django.core.mail.backends.console.EmailBackend",
     )
     DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "esc-platform@localhost")
+except ImproperEnvironment as exc:
+    raise SystemExit(f"ESC Platform configuration error: {exc}") from None
+
+# The crowd sites' APIs (crowd.providers; docs/crowd-sites.md). Base URLs are settings so that
+# tests point them at local servers; credentials come from the environment only and are read
+# here, never stored in the database, shown in the admin or logged. PROLIFIC_API_TOKEN is a
+# Prolific API token; MTurk takes AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (boto3 reads them
+# itself). MTURK_ENDPOINT_URL, when empty, is the sandbox or production endpoint by the run's
+# mturk_sandbox setting.
+try:
+    PROLIFIC_API_URL = (
+        env_url("PROLIFIC_API_URL", {"http", "https"}) or "https://api.prolific.com/api/v1/"
+    )
+    PROLIFIC_API_TOKEN = env_str("PROLIFIC_API_TOKEN", "")
+    MTURK_ENDPOINT_URL = env_url("MTURK_ENDPOINT_URL", {"http", "https"}) or ""
+    MTURK_REGION = env_str("MTURK_REGION", "us-east-1")
+    # Seconds before a call to a crowd site counts as unanswered.
+    CROWD_SITE_TIMEOUT_SECONDS = env_int("CROWD_SITE_TIMEOUT_SECONDS", 20, minimum=1)
 except ImproperEnvironment as exc:
     raise SystemExit(f"ESC Platform configuration error: {exc}") from None

@@ -28,4 +28,5 @@ urlpatterns = [
     path("evaluation/", include("evaluation.urls")),
     path("evaluate/", include("evaluation.worker_urls")),
     path("api/", include("esc_platform.api_urls")),
+    path("staff/", include("staff.urls")),
 ]
