@@ -110,7 +110,10 @@ class CollectionRunAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Training (supporters)", {"fields": (("quiz_max_wrong", "quiz_max_attempts"),)}),
+        (
+            "Training (supporters)",
+            {"fields": (("quiz_max_wrong", "quiz_max_attempts"), "accept_earlier_training")},
+        ),
         (
             "Matching and chat",
             {

@@ -29,6 +29,13 @@ class TookPartAlready(EntryLinkError):
     headline = "You have already taken part"
 
 
+class Blocked(EntryLinkError):
+    """The person was blocked from the lab's studies by a reviewer (settlement.blocks)."""
+
+    status = 403
+    headline = "You cannot take part"
+
+
 class OpenInAnotherBrowser(EntryLinkError):
     """The task of this id is held by another browser (crowd/devices.py)."""
 

@@ -94,6 +94,16 @@ class CollectionRun(models.Model):
     quiz_max_wrong = models.PositiveIntegerField(default=0)
     quiz_max_attempts = models.PositiveIntegerField(default=2, validators=[MinValueValidator(1)])
 
+    # Supporters qualified in an earlier run of the lab (docs/crowd-sites.md, "Re-inviting
+    # supporters") go straight to the waiting room instead of taking the training again.
+    accept_earlier_training = models.BooleanField(
+        default=False,
+        help_text=(
+            "A supporter who passed the training in an earlier run (same crowd-site id) skips "
+            "it here and goes straight to the waiting room."
+        ),
+    )
+
     # Matching and chat (docs/protocol.md, "Chat settings").
     max_wait_seconds = models.PositiveIntegerField(default=600)
     min_turns_to_end = models.PositiveIntegerField(default=10)
@@ -301,6 +311,8 @@ class Worker(models.Model):
         max_length=16, choices=Qualification.choices, default=Qualification.NOT_APPLICABLE
     )
     qualified_at = models.DateTimeField(null=True, blank=True)
+    # Qualified by passing the training in an earlier run, not in this one.
+    qualified_earlier = models.BooleanField(default=False)
     consented_at = models.DateTimeField(null=True, blank=True)
     consent_version = models.ForeignKey(
         "ConsentVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="workers"

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from crowd import devices, vocabulary
 from crowd.entry import (
+    Blocked,
     EntryLink,
     EntryLinkError,
     OpenInAnotherBrowser,
@@ -115,6 +116,7 @@ def enter_worker(request: HttpRequest, link: EntryLink, browser: Browser) -> Wor
             "This study compares computer supporters: it takes part as a help-seeker only. "
             "Please use the help-seeker link of the study."
         )
+    _refuse_if_blocked(person_key_of(link.external_id), browser)
     worker = _find_or_create(run, link, browser)
     if worker.role != link.role:
         raise TookPartAlready(
@@ -129,6 +131,22 @@ def enter_worker(request: HttpRequest, link: EntryLink, browser: Browser) -> Wor
     request.session[SESSION_KEY] = worker.pk
     request.session[devices.DEVICE_SESSION_KEY] = worker.device_key
     return worker
+
+
+def _refuse_if_blocked(person: str, browser: Browser) -> None:
+    """A blocked person, under any id known for them or from a blocked worker's browser."""
+    from settlement.models import Block, BlockedId  # settlement builds on this app
+
+    blocked = BlockedId.objects.filter(person_key=person, block__lifted_at__isnull=True).exists()
+    if not blocked and browser.device_key:
+        blocked = Block.objects.filter(
+            worker__device_key=browser.device_key, lifted_at__isnull=True
+        ).exists()
+    if blocked:
+        raise Blocked(
+            "You cannot take part in this lab's studies. If you think this is a mistake, "
+            "please contact the researcher named on the study's page."
+        )
 
 
 def _find_or_create(run: CollectionRun, link: EntryLink, browser: Browser) -> Worker:
@@ -235,9 +253,32 @@ def give_consent(worker: Worker, version: ConsentVersion | None = None) -> Worke
     )
     worker.refresh_from_db()
     if updated and worker.is_supporter and worker.qualification == Worker.Qualification.NOT_STARTED:
+        if _trained_earlier(worker):
+            Worker.objects.filter(pk=worker.pk).update(
+                qualification=Worker.Qualification.QUALIFIED,
+                qualified_at=timezone.now(),
+                qualified_earlier=True,
+            )
+            return enter_waiting_room(worker)
         Worker.objects.filter(pk=worker.pk).update(qualification=Worker.Qualification.IN_TRAINING)
         worker.refresh_from_db()
     return worker
+
+
+def _trained_earlier(worker: Worker) -> bool:
+    """Whether the run takes earlier training and this person passed it in another run."""
+    if not worker.run.accept_earlier_training:
+        return False
+    return (
+        Worker.objects.filter(
+            person_key=worker.person_key,
+            role=vocabulary.SUPPORTER,
+            qualification=Worker.Qualification.QUALIFIED,
+            run__is_demo=False,
+        )
+        .exclude(run=worker.run)
+        .exists()
+    )
 
 
 def record_outcome(worker: Worker, outcome: TaskOutcome) -> Worker:

@@ -418,6 +418,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Their INFO lines name every URL called, with crowd sites' submission ids in them.
+    "loggers": {name: {"level": "WARNING"} for name in ("httpx", "httpcore", "botocore")},
 }
 
 # Safety alerts that leave the platform (safety/alerts.py; docs/operations.md, "Safety alerts
@@ -468,6 +470,8 @@ try:
         env_url("PROLIFIC_API_URL", {"http", "https"}) or "https://api.prolific.com/api/v1/"
     )
     PROLIFIC_API_TOKEN = env_str("PROLIFIC_API_TOKEN", "")
+    # The participant group used as a blocklist filter on the lab's studies (blocking adds to it).
+    PROLIFIC_BLOCK_GROUP = env_str("PROLIFIC_BLOCK_GROUP", "")
     MTURK_ENDPOINT_URL = env_url("MTURK_ENDPOINT_URL", {"http", "https"}) or ""
     MTURK_REGION = env_str("MTURK_REGION", "us-east-1")
     # Seconds before a call to a crowd site counts as unanswered.

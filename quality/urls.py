@@ -14,6 +14,7 @@ urlpatterns = [
     path("review/<int:pk>/claim/", views.claim, name="claim"),
     path("review/<int:pk>/unclaim/", views.unclaim, name="unclaim"),
     path("review/<int:pk>/decide/", views.decide, name="decide"),
+    path("review/<int:pk>/block/", views.block_worker, name="block"),
     path("review/<int:pk>/correct-strategy/", views.correct_strategy, name="correct_strategy"),
     path("review/<int:pk>/correct-intensity/", views.correct_intensity, name="correct_intensity"),
     path("releases/", views.release_list, name="releases"),

@@ -9,20 +9,25 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from chat.models import Conversation, Utterance
+from crowd import vocabulary
 from crowd.models import CollectionRun, Worker
 from crowd.selectors import current_worker, run_named
 from quality import calibration as calibration_rules
 from quality import corrections, relabelling, review, selectors
 from quality.errors import QualityError
 from quality.models import RelabelAssignment, Release
+from settlement import blocks
+from settlement.models import Block
 
 QUEUE_PAGE_SIZE = 50
+BLOCK_PERMISSION = "settlement.block_worker"
 
 
 @staff_member_required
@@ -38,7 +43,50 @@ def queue(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = get_object_or_404(Conversation, pk=pk)
     data = selectors.review_detail(conversation, request.user)
-    return render(request, "quality/detail.html", {"d": data, "c": conversation})
+    context = {
+        "d": data,
+        "c": conversation,
+        "may_block": request.user.has_perm(BLOCK_PERMISSION),
+        "blocks": _blocks_of(conversation),
+    }
+    return render(request, "quality/detail.html", context)
+
+
+def _blocks_of(conversation: Conversation) -> dict[str, Block]:
+    """The standing block of each partner, by role."""
+    found = Block.objects.filter(
+        worker_id__in=[conversation.seeker_id, conversation.supporter_id], lifted_at__isnull=True
+    ).select_related("worker")
+    return {block.worker.role: block for block in found}
+
+
+@staff_member_required
+@require_POST
+def block_worker(request: HttpRequest, pk: int) -> HttpResponse:
+    """Block one partner of the conversation from the lab's studies (docs/crowd-sites.md)."""
+    if not request.user.has_perm(BLOCK_PERMISSION):
+        raise PermissionDenied("Blocking workers needs the permission 'Can block workers'.")
+    conversation = get_object_or_404(Conversation, pk=pk)
+    role = request.POST.get("role")
+    worker = conversation.seeker if role == vocabulary.SEEKER else None
+    if role == vocabulary.SUPPORTER:
+        worker = conversation.supporter
+    if worker is None:
+        messages.error(request, "Choose the seeker or the supporter to block.")
+        return _back(pk)
+    try:
+        made = blocks.block(worker, reason=request.POST.get("reason", ""), user=request.user)
+    except blocks.BlockError as exc:
+        messages.error(request, str(exc))
+        return _back(pk)
+    if made.site_state == Block.SiteState.FAILED:
+        messages.warning(
+            request,
+            f"The {role} is blocked here; the crowd site refused the block: {made.site_error}",
+        )
+    else:
+        messages.success(request, f"The {role} is blocked from the lab's studies.")
+    return _back(pk)
 
 
 def _back(pk: int) -> HttpResponse:

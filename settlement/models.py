@@ -84,3 +84,43 @@ class Settlement(models.Model):
 
     def __str__(self) -> str:
         return f"settlement of {self.run} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Block(models.Model):
+    """A person kept out of the lab's studies: refused at entry here, and blocked on the site."""
+
+    class SiteState(models.TextChoices):
+        NONE = "none", "Not on a crowd site the platform reaches"
+        CONFIRMED = "confirmed", "Applied on the site"
+        FAILED = "failed", "The site refused it (see the error)"
+
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="blocks")
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    site_state = models.CharField(max_length=10, choices=SiteState.choices)
+    site_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("block_worker", "Can block workers from the lab's studies")]
+
+    def __str__(self) -> str:
+        return f"block of worker {self.worker_id}"
+
+
+class BlockedId(models.Model):
+    """One id the platform knows for a blocked person (Worker.person_key): the worker's own,
+    and those of every worker who entered from the same browser."""
+
+    block = models.ForeignKey(Block, on_delete=models.CASCADE, related_name="ids")
+    person_key = models.CharField(max_length=128, db_index=True)
+
+    def __str__(self) -> str:
+        return f"blocked id of block {self.block_id}"

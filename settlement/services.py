@@ -142,7 +142,7 @@ def default_site(provider: str, run: CollectionRun) -> CrowdSite:
     if provider == "prolific":
         from crowd.providers.prolific import ProlificSite
 
-        return ProlificSite()
+        return ProlificSite(block_group=settings.PROLIFIC_BLOCK_GROUP)
     from crowd.providers.mturk import MTurkSite
 
     return MTurkSite(sandbox=run.mturk_sandbox)

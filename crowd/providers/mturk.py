@@ -370,7 +370,9 @@ def _client_error(what: str, exc: ClientError) -> MTurkRefusal:
     throttled = code in _THROTTLED or "RateLimit" in str(turk_code)
     retryable = code in ("ServiceFault", "ServiceUnavailable") or status >= 500 or throttled
     detail = f"{code} ({turk_code})" if turk_code else code
-    log.warning("%s refused: %s: %s", what, detail, message)
+    # MTurk's message names workers and assignments: it goes in the error (the ledger), not
+    # in the log.
+    log.warning("%s refused: %s", what, detail)
     return MTurkRefusal(
         f"{what}: {detail}: {message}",
         mturk_message=message,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -43,6 +44,13 @@ from crowd.providers.base import (
 )
 
 logger = logging.getLogger(__name__)
+# Submission and payment ids in a path, left out of log lines (they name a person's work).
+_IDS_IN_PATHS = re.compile(r"(submissions|bulk-bonus-payments)/(?!bonus-payments/)[^/\s]+")
+
+
+def _without_ids(text: str) -> str:
+    return _IDS_IN_PATHS.sub(r"\1/…", text)
+
 
 # Prolific's statuses (Submission object page), normalised by _status_key, in the platform's
 # words. SCREENED OUT is final and pays only the screen-out reward: like a return, neither
@@ -253,7 +261,7 @@ class ProlificSite:
         """Add the worker to the block-list group (used as a blocklist filter on studies)."""
         if not self.block_group:
             raise ProviderError("no Prolific block-list participant group is configured")
-        logger.info("Prolific: blocking participant %s (%s)", worker_id, reason)
+        logger.info("Prolific: blocking a participant")  # never their id in a log line
         self._group("POST", self.block_group, worker_id)
 
     def unblock(self, worker_id: str) -> None:
@@ -360,7 +368,7 @@ class ProlificSite:
             attempt += 1
             logger.warning(
                 "%s; retry %d of %d in %.2fs",
-                self._scrub(f"{what}: {problem}"),
+                _without_ids(self._scrub(f"{what}: {problem}")),
                 attempt,
                 self.retries,
                 delay,
