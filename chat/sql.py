@@ -164,8 +164,9 @@ def _store_statement(with_flag: bool) -> str:
     )
     if with_flag:
         statement += (
-            f", flag AS (INSERT INTO {flags} ({', '.join(FLAG_COLUMNS)}, utterance_id)"  # noqa: S608
-            f" SELECT {', '.join(['%s'] * len(FLAG_COLUMNS))}, ins.id FROM ins)"
+            # A copied example names no other places: its matches are an empty list.
+            f", flag AS (INSERT INTO {flags} ({', '.join(FLAG_COLUMNS)}, matches, utterance_id)"  # noqa: S608
+            f" SELECT {', '.join(['%s'] * len(FLAG_COLUMNS))}, '[]', ins.id FROM ins)"
         )
     return statement + " SELECT id FROM ins"  # noqa: S608
 

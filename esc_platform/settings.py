@@ -279,6 +279,11 @@ CELERY_BEAT_SCHEDULE["chat-release-stale-waiting"] = {
     "task": "chat.tasks.release_stale_waiting_workers",
     "schedule": float(env_int("CHAT_RELEASE_STALE_WAITING_SECONDS", 30, minimum=1)),
 }
+# What a crowd site's webhook missed: returned and timed-out submissions (settlement.sync).
+CELERY_BEAT_SCHEDULE["crowd-sites-sync"] = {
+    "task": "settlement.sync_crowd_sites",
+    "schedule": float(env_int("CROWD_SITE_SYNC_SECONDS", 120, minimum=10)),
+}
 CELERY_BEAT_SCHEDULE["chat-end-abandoned"] = {
     "task": "chat.tasks.end_abandoned_conversations",
     "schedule": float(env_int("CHAT_END_ABANDONED_SECONDS", 60, minimum=1)),
@@ -472,6 +477,8 @@ try:
     PROLIFIC_API_TOKEN = env_str("PROLIFIC_API_TOKEN", "")
     # The participant group used as a blocklist filter on the lab's studies (blocking adds to it).
     PROLIFIC_BLOCK_GROUP = env_str("PROLIFIC_BLOCK_GROUP", "")
+    # The workspace's webhook secret (POST /hooks/secrets/): signs every webhook call.
+    PROLIFIC_WEBHOOK_SECRET = env_str("PROLIFIC_WEBHOOK_SECRET", "")
     MTURK_ENDPOINT_URL = env_url("MTURK_ENDPOINT_URL", {"http", "https"}) or ""
     MTURK_REGION = env_str("MTURK_REGION", "us-east-1")
     # Seconds before a call to a crowd site counts as unanswered.

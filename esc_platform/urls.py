@@ -29,4 +29,5 @@ urlpatterns = [
     path("evaluate/", include("evaluation.worker_urls")),
     path("api/", include("esc_platform.api_urls")),
     path("staff/", include("staff.urls")),
+    path("crowd-sites/", include("settlement.urls")),
 ]

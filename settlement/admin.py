@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from settlement import blocks
-from settlement.models import Block, LedgerEntry, Settlement
+from settlement.models import Block, LedgerEntry, Settlement, SiteEvent
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -56,3 +56,9 @@ class BlockAdmin(_ReadOnly):
             blocks.lift(made, user=request.user)
             lifted += 1
         messages.success(request, f"Lifted {lifted} block(s).")
+
+
+@admin.register(SiteEvent)
+class SiteEventAdmin(_ReadOnly):
+    list_display = ("provider", "event_id", "received_at", "processed_at", "result")
+    list_filter = ("provider", "result")

@@ -124,3 +124,22 @@ class BlockedId(models.Model):
 
     def __str__(self) -> str:
         return f"blocked id of block {self.block_id}"
+
+
+class SiteEvent(models.Model):
+    """A crowd site's webhook call, kept once by its event id (a site may deliver it twice)."""
+
+    provider = models.CharField(max_length=16)
+    event_id = models.CharField(max_length=128)
+    received_at = models.DateTimeField(auto_now_add=True)
+    payload = models.JSONField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="one_site_event_per_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} event {self.event_id}"

@@ -72,6 +72,7 @@ def test_the_intervals_come_from_the_environment() -> None:
         "QUALITY_CONTROL_INTERVAL_SECONDS": "90",
         "SESSION_CLEANUP_SECONDS": "600",
         "ANALYTICS_REFRESH_SECONDS": "120",
+        "CROWD_SITE_SYNC_SECONDS": "45",
     }
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
@@ -80,7 +81,7 @@ def test_the_intervals_come_from_the_environment() -> None:
     assert out.stdout.strip() == (
         "[('analytics-refresh-reports', 120.0), ('chat-end-abandoned', 8.0), "
         "('chat-release-stale-waiting', 7.0), ('crowd-clear-expired-sessions', 600.0), "
-        "('quality-control', 90.0)]"
+        "('crowd-sites-sync', 45.0), ('quality-control', 90.0)]"
     )
 
 
