@@ -60,7 +60,8 @@ def _no_chat_pool_left() -> Iterator[None]:
 
 
 # Modules whose outcome does not depend on the database of the pass: real-data scans that read
-# files, benchmarks that start their own servers and databases, and the slow quiz simulation.
+# files, benchmarks that start their own servers and databases, the slow quiz simulation, and
+# the crowd-site clients and staff sign-in, which touch the database through the ORM only.
 # `make test` runs them in the PostgreSQL pass only (marker `once`), and in the SQLite pass
 # whenever PostgreSQL is not reachable (scripts/test.sh); docs/development.md, "Test passes".
 ONCE_MODULES = (
@@ -72,8 +73,15 @@ ONCE_MODULES = (
     "tests/bench/test_retrieval_latency.py",
     "tests/dataset/test_bench_export_scale.py",
     "tests/evaluation/test_backend_real_data.py",
+    "tests/providers/test_mturk.py",
+    "tests/providers/test_prolific.py",
     "tests/safety/test_detection.py",
     "tests/safety/test_real_data.py",
+    "tests/settlement/test_blocks.py",
+    "tests/settlement/test_invitations.py",
+    "tests/staff/test_audit.py",
+    "tests/staff/test_logins.py",
+    "tests/staff/test_second_factor.py",
     "tests/tutorial/test_quiz_measures.py",
 )
 

@@ -299,3 +299,24 @@ def test_a_refusal_by_the_site_fails_that_row_and_the_command(sites: Sites) -> N
     failed = LedgerEntry.objects.filter(state="failed")
     assert failed.count() == 2 and all(e.error for e in failed)
     assert "test-secret" not in " ".join(e.error for e in failed)
+
+
+def test_the_ledger_is_written_as_a_csv_without_crowd_site_ids(sites: Sites, tmp_path: Any) -> None:
+    run = _run()
+    alice = _worker(sites, run, "alice", "seeker", TaskOutcome.FINISHED, mturk=False)
+    bob = _worker(sites, run, "bob", "supporter", TaskOutcome.LEFT_EARLY, mturk=True)
+    settle(run)
+    output = tmp_path / "ledger.csv"
+    call_command("export_ledger", "--run", "pilot", "--output", str(output), stdout=StringIO())
+    lines = output.read_text().splitlines()
+    assert lines[0].startswith("key,worker_id,provider,kind,amount,currency,state")
+    rows = [line.split(",") for line in lines[1:]]
+    assert [(r[1], r[2], r[3], r[4], r[6]) for r in rows] == [
+        (str(alice.pk), "prolific", "approve", "", "confirmed"),
+        (str(alice.pk), "prolific", "bonus", str(_bonus(alice)), "confirmed"),
+        (str(bob.pk), "mturk", "approve", "", "confirmed"),
+    ]
+    text = output.read_text()
+    assert alice.external_id not in text and bob.external_id not in text
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("export_ledger", "--run", "pilot", "--output", str(tmp_path / "no" / "x.csv"))
