@@ -115,6 +115,17 @@ class CollectionRunAdmin(admin.ModelAdmin):
             {"fields": (("quiz_max_wrong", "quiz_max_attempts"), "accept_earlier_training")},
         ),
         (
+            "Recruitment",
+            {
+                "fields": ("paused", "target_approved", "entry_balance"),
+                "description": (
+                    "Who is let in (docs/crowd-sites.md): a paused run, or one whose target of "
+                    "approved conversations was reached, asks newcomers to come back later, as "
+                    "does one whose newcomers of a role could not be matched soon."
+                ),
+            },
+        ),
+        (
             "Matching and chat",
             {
                 "fields": (

@@ -36,6 +36,13 @@ class Blocked(EntryLinkError):
     headline = "You cannot take part"
 
 
+class ComeBackLater(EntryLinkError):
+    """Nobody could be matched with this newcomer soon, or the run takes nobody now."""
+
+    status = 503
+    headline = "Please come back later"
+
+
 class OpenInAnotherBrowser(EntryLinkError):
     """The task of this id is held by another browser (crowd/devices.py)."""
 

@@ -104,6 +104,32 @@ class CollectionRun(models.Model):
         ),
     )
 
+    # Recruitment (docs/crowd-sites.md, "Recruitment under control").
+    paused = models.BooleanField(
+        default=False,
+        help_text="New workers are asked, before anything, to come back later.",
+    )
+    target_approved = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Approved conversations at which entry closes and the study is paused on the crowd "
+            "site. Blank: no target."
+        ),
+    )
+    entry_balance = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=(
+            "How many more workers of one role than of the other may be on their way to the "
+            "waiting room before newcomers of that role are asked to come back later (3 suits "
+            "most runs). Blank: everyone is let in."
+        ),
+    )
+    # When the target was reached: entry closed for good (state, not a setting).
+    entry_closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     # Matching and chat (docs/protocol.md, "Chat settings").
     max_wait_seconds = models.PositiveIntegerField(default=600)
     min_turns_to_end = models.PositiveIntegerField(default=10)

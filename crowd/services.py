@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import quote
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
 from crowd import devices, vocabulary
 from crowd.entry import (
     Blocked,
+    ComeBackLater,
     EntryLink,
     EntryLinkError,
     OpenInAnotherBrowser,
@@ -157,6 +160,7 @@ def _find_or_create(run: CollectionRun, link: EntryLink, browser: Browser) -> Wo
             worker = Worker.objects.filter(run=run, person_key=person).first()
             if worker is None:
                 _refuse_if_took_part_elsewhere(run, person)
+                _refuse_if_no_place(run, link)
                 return Worker.objects.create(
                     **_new_worker_fields(run, link, person),
                     device_key=browser.device_key,
@@ -195,6 +199,47 @@ def _lock_study(run: CollectionRun) -> None:
     if run.participation == CollectionRun.Participation.ONCE_PER_STUDY:
         runs = CollectionRun.objects.filter(study=run.study)
     list(runs.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
+# How each site's worker leaves a task they cannot do now without it counting against them.
+_COME_BACK = {
+    "prolific": "Please return the study on Prolific (its Return button): you have not "
+    "started, so returning does not count against you.",
+    "mturk": "Please return the HIT on MTurk: you have not started, so this does not count "
+    "against you.",
+    "other": "Please close this page.",
+}
+
+
+def _refuse_if_no_place(run: CollectionRun, link: EntryLink) -> None:
+    """Before anything is made: refuse a newcomer the run cannot match soon (or takes none)."""
+    back = _COME_BACK.get(link.provider, _COME_BACK["other"])
+    if run.paused or run.entry_closed_at is not None:
+        raise ComeBackLater(f"This study is not taking new participants right now. {back}")
+    if run.entry_balance is None or run.is_evaluation:
+        return  # no balance asked for; or seekers who talk to models, with nobody to wait for
+    other = vocabulary.SUPPORTER if link.role == vocabulary.SEEKER else vocabulary.SEEKER
+    if on_their_way(run, link.role) - on_their_way(run, other) >= run.entry_balance:
+        raise ComeBackLater(
+            f"Too few {other}s are taking part at the moment for you to be matched with one "
+            f"soon, and we do not want you to wait for nothing. {back} Please try again later."
+        )
+
+
+def on_their_way(run: CollectionRun, role: str) -> int:
+    """Workers of the role in the waiting room, or started recently towards it."""
+    recent = timezone.now() - timedelta(minutes=run.expected_minutes)
+    return (
+        Worker.objects.filter(run=run, role=role)
+        .filter(
+            Q(stage=Worker.Stage.WAITING)
+            | Q(
+                stage__in=[Worker.Stage.CONSENT, Worker.Stage.TUTORIAL, Worker.Stage.PRE_SURVEY],
+                created_at__gte=recent,
+            )
+        )
+        .count()
+    )
 
 
 def _refuse_if_took_part_elsewhere(run: CollectionRun, person: str) -> None:

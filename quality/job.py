@@ -21,6 +21,7 @@ from quality.errors import QualityError
 from quality.judging import JudgeCounts, judge_pending
 from quality.models import Release
 from quality.releases import attempt_release
+from settlement import recruitment
 
 # Why a run wrote no release (QualityControlResult.release_status), besides ReleaseOutcome's.
 NOT_ASKED = "not_asked"  # --no-release / release=False
@@ -108,6 +109,8 @@ def run_quality_control(
             result.release_status = INCOMPLETE
     result.totals = status_totals(run)
     result.demo_left = demo_chats_left(run)
+    # A run that now has enough approved conversations stops recruiting (settlement).
+    recruitment.check_targets()
     return result
 
 

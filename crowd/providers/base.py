@@ -72,6 +72,9 @@ class CrowdSite(Protocol):
         """Whether the site has paid this bonus (the one made with `key`): asked after a crash
         or an uncertain answer, before paying again."""
 
+    def pause_study(self, study: str) -> None:
+        """Let nobody new start the study (Prolific: pause it; MTurk: expire the HIT)."""
+
     def block(self, worker_id: str, *, reason: str) -> None:
         """Keep the worker out of the lab's later studies."""
 

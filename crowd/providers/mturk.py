@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -254,6 +255,11 @@ class MTurkSite:
         return False
 
     # -- workers ------------------------------------------------------------------------------
+
+    def pause_study(self, study: str) -> None:
+        """Expire the HIT now (UpdateExpirationForHIT with a past time): no new worker can
+        accept it; those who did may still submit."""
+        self._call("UpdateExpirationForHIT", HITId=study, ExpireAt=datetime(2015, 1, 1, tzinfo=UTC))
 
     def block(self, worker_id: str, *, reason: str) -> None:
         """CreateWorkerBlock: the worker never sees the reason."""

@@ -185,6 +185,13 @@ class ProlificSite:
             idempotent=True,
         )
 
+    def pause_study(self, study: str) -> None:
+        """Pause the study (POST studies/{id}/transition/ PAUSE): no new participants join;
+        those in it go on. Sent twice, it leaves the study paused."""
+        self._call(
+            "POST", f"studies/{study}/transition/", json_body={"action": "PAUSE"}, idempotent=True
+        )
+
     def reject(self, submission: Submission, *, message: str, category: str) -> None:
         """Reject, checked here first: Prolific wants 100+ characters and a known category."""
         if len(message.strip()) < MIN_REJECTION_MESSAGE:

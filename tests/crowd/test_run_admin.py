@@ -33,6 +33,8 @@ def _data(instance: CollectionRun | None = None, **changes: Any) -> dict[str, An
             value = "\n".join(value)
         elif isinstance(value, dict):
             value = json.dumps(value)
+        elif value is None:  # a blank optional number is posted empty
+            value = ""
         data[name] = value
     data.update(changes)
     # An unticked box is not posted at all.

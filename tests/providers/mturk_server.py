@@ -344,6 +344,13 @@ class MTurkServer:
         answer["BonusPayments"] = answer.pop("items")
         return answer
 
+    def op_UpdateExpirationForHIT(self, body: dict[str, Any]) -> dict[str, Any]:
+        hit = self.hits.get(_required(body, "HITId"))
+        if hit is None:
+            raise Refused("Hit does not exist.", code="AWS.MechanicalTurk.HITDoesNotExist")
+        hit["Expiration"] = body.get("ExpireAt")
+        return {}
+
     def op_CreateWorkerBlock(self, body: dict[str, Any]) -> dict[str, Any]:
         self.blocks[_required(body, "WorkerId")] = _required(body, "Reason")
         return {}

@@ -132,7 +132,7 @@ class ProlificServer:
     # --- state set-up and inspection ---------------------------------------------------
 
     def add_study(self, study_id: str, currency: str = "GBP") -> None:
-        self.studies[study_id] = {"id": study_id, "currency_code": currency}
+        self.studies[study_id] = {"id": study_id, "currency_code": currency, "status": "ACTIVE"}
 
     def add_submission(
         self, study_id: str, participant: str, status: str = "AWAITING REVIEW"
@@ -263,6 +263,9 @@ class ProlificServer:
             return 201, self._create_bonus(_object(body))
         if method == "POST" and path == "messages/":
             return 200, self._message(_object(body))
+        study_id = _match(r"studies/([^/]+)/transition/", path)
+        if method == "POST" and study_id:
+            return 200, self._study_transition(study_id, _object(body))
         sub_id = _match(r"submissions/([^/]+)/", path)
         if method == "GET" and sub_id:
             return 200, self._detail(self._submission(sub_id))
@@ -276,6 +279,17 @@ class ProlificServer:
         if method in ("POST", "DELETE") and group_id:
             return 200, self._membership(method, group_id, _object(body))
         raise ApiError(404, "Not Found", f"No {method} endpoint at {path}")
+
+    def _study_transition(self, study_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        study = self.studies.get(study_id)
+        if study is None:
+            raise ApiError(404, "Not Found", f"Study {study_id} not found.")
+        action = body.get("action")
+        states = {"PAUSE": "PAUSED", "START": "ACTIVE", "PUBLISH": "ACTIVE", "STOP": "COMPLETED"}
+        if action not in states:
+            raise ApiError(400, "Bad Request", f"Unknown action {action!r}.")
+        study["status"] = states[str(action)]
+        return dict(study)
 
     def _submission(self, submission_id: str) -> dict[str, Any]:
         try:
