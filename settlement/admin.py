@@ -8,36 +8,26 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from crowd.admin import ReadOnlyAdmin
 from settlement import blocks
 from settlement.models import Block, LedgerEntry, Settlement, SiteEvent
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(_ReadOnly):
+class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ("key", "kind", "provider", "amount", "currency", "state", "attempts", "error")
     list_filter = ("state", "kind", "provider", "run")
     search_fields = ("key",)
 
 
 @admin.register(Settlement)
-class SettlementAdmin(_ReadOnly):
+class SettlementAdmin(ReadOnlyAdmin):
     list_display = ("run", "started_at", "finished_at", "started_by", "source")
     list_filter = ("run",)
 
 
 @admin.register(Block)
-class BlockAdmin(_ReadOnly):
+class BlockAdmin(ReadOnlyAdmin):
     list_display = ("worker", "reason", "created_at", "created_by", "site_state", "lifted_at")
     list_filter = ("site_state",)
     actions = ["lift_blocks"]
@@ -59,6 +49,6 @@ class BlockAdmin(_ReadOnly):
 
 
 @admin.register(SiteEvent)
-class SiteEventAdmin(_ReadOnly):
+class SiteEventAdmin(ReadOnlyAdmin):
     list_display = ("provider", "event_id", "received_at", "processed_at", "result")
     list_filter = ("provider", "result")

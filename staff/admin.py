@@ -7,36 +7,26 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from crowd.admin import ReadOnlyAdmin
 from staff.models import AuditEvent, LoginAttempt, TOTPDevice
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(AuditEvent)
-class AuditEventAdmin(_ReadOnly):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("at", "action", "run", "user", "detail")
     list_filter = ("action",)
     search_fields = ("run",)
 
 
 @admin.register(LoginAttempt)
-class LoginAttemptAdmin(_ReadOnly):
+class LoginAttemptAdmin(ReadOnlyAdmin):
     list_display = ("at", "username", "ip", "succeeded", "locked")
     list_filter = ("succeeded", "locked")
     search_fields = ("username",)
 
 
 @admin.register(TOTPDevice)
-class TOTPDeviceAdmin(_ReadOnly):
+class TOTPDeviceAdmin(ReadOnlyAdmin):
     """Who has set up an authenticator; a superuser deletes one so its owner sets it up again.
     The key itself is never shown here."""
 

@@ -25,14 +25,10 @@ GROUP = "blocked-group"
 
 
 @pytest.fixture
-def sites(prolific_server: ProlificServer, mturk_server: MTurkServer, settings: Any) -> Any:
-    settings.PROLIFIC_API_URL = prolific_server.url
-    settings.PROLIFIC_API_TOKEN = prolific_server.token
+def sites(connected: tuple[ProlificServer, MTurkServer], settings: Any) -> Any:
     settings.PROLIFIC_BLOCK_GROUP = GROUP
-    settings.MTURK_ENDPOINT_URL = mturk_server.url
-    settings.CROWD_SITE_TIMEOUT_SECONDS = 2
-    prolific_server.add_group(GROUP)
-    return prolific_server, mturk_server
+    connected[0].add_group(GROUP)
+    return connected
 
 
 def _blocker() -> Client:

@@ -34,14 +34,10 @@ GROUP, QUALIFICATION = "esc-supporters", "QUAL-ESC"
 
 
 @pytest.fixture
-def sites(prolific_server: ProlificServer, mturk_server: MTurkServer, settings: Any) -> Any:
-    settings.PROLIFIC_API_URL = prolific_server.url
-    settings.PROLIFIC_API_TOKEN = prolific_server.token
-    settings.MTURK_ENDPOINT_URL = mturk_server.url
-    settings.CROWD_SITE_TIMEOUT_SECONDS = 2
-    prolific_server.add_group(GROUP)
-    mturk_server.add_qualification_type(QUALIFICATION)
-    return prolific_server, mturk_server
+def sites(connected: tuple[ProlificServer, MTurkServer]) -> Any:
+    connected[0].add_group(GROUP)
+    connected[1].add_qualification_type(QUALIFICATION)
+    return connected
 
 
 def _qualified(name: str, run: Any, *, mturk: bool = False) -> Worker:

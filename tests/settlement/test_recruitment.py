@@ -71,12 +71,9 @@ def test_without_a_balance_everyone_is_let_in() -> None:
 
 
 def test_at_the_target_entry_closes_and_the_studies_are_paused(
-    prolific_server: ProlificServer, mturk_server: MTurkServer, settings: Any
+    connected: tuple[ProlificServer, MTurkServer],
 ) -> None:
-    settings.PROLIFIC_API_URL = prolific_server.url
-    settings.PROLIFIC_API_TOKEN = prolific_server.token
-    settings.MTURK_ENDPOINT_URL = mturk_server.url
-    settings.CROWD_SITE_TIMEOUT_SECONDS = 2
+    prolific_server, mturk_server = connected
     run = quality_run()
     CollectionRun.objects.filter(pk=run.pk).update(target_approved=2)
     prolific_server.add_study("study-1")

@@ -44,11 +44,8 @@ class Sites:
 
 
 @pytest.fixture
-def sites(prolific_server: ProlificServer, mturk_server: MTurkServer, settings: Any) -> Sites:
-    settings.PROLIFIC_API_URL = prolific_server.url
-    settings.PROLIFIC_API_TOKEN = prolific_server.token
-    settings.MTURK_ENDPOINT_URL = mturk_server.url
-    settings.CROWD_SITE_TIMEOUT_SECONDS = 2
+def sites(connected: tuple[ProlificServer, MTurkServer]) -> Sites:
+    prolific_server, mturk_server = connected
     prolific_server.add_study(STUDY)
     mturk_server.add_hit(HIT)
     return Sites(prolific_server, mturk_server)

@@ -20,6 +20,7 @@ from settlement.webhooks import signature
 from tests.cast import CAROL, ERIN
 from tests.chat.factories import make_pair
 from tests.crowd.factories import make_run
+from tests.providers.mturk_server import MTurkServer
 from tests.providers.prolific_server import ProlificServer
 from tests.surveys.factories import waiting_seeker
 
@@ -139,10 +140,9 @@ def test_a_call_naming_someone_else_s_submission_changes_nothing(
 
 
 def test_the_poll_frees_a_place_a_webhook_missed(
-    prolific_server: ProlificServer, settings: Any
+    connected: tuple[ProlificServer, MTurkServer],
 ) -> None:
-    settings.PROLIFIC_API_URL = prolific_server.url
-    settings.PROLIFIC_API_TOKEN = prolific_server.token
+    prolific_server = connected[0]
     run = make_run(name="pilot")
     gone, staying = waiting_seeker(ERIN, run), waiting_seeker(CAROL, run)
     for worker, status in ((gone, "RETURNED"), (staying, "ACTIVE")):
