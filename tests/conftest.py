@@ -61,24 +61,35 @@ def _no_chat_pool_left() -> Iterator[None]:
 
 # Modules whose outcome does not depend on the database of the pass: real-data scans that read
 # files, benchmarks that start their own servers and databases, the slow quiz simulation, and
-# the crowd-site clients and staff sign-in, which touch the database through the ORM only.
+# the crowd-site clients, settlement, run files, staff sign-in, the retrieval backend, scans of
+# files and the API and form fuzzers, which touch the database through the ORM only.
 # `make test` runs them in the PostgreSQL pass only (marker `once`), and in the SQLite pass
 # whenever PostgreSQL is not reachable (scripts/test.sh); docs/development.md, "Test passes".
 ONCE_MODULES = (
     "tests/analytics/test_bench_report_scale.py",
+    "tests/analytics/test_real_data.py",
     "tests/authenticity/test_bench.py",
     "tests/authenticity/test_real_data.py",
     "tests/bench/test_chat_load.py",
     "tests/bench/test_flood.py",
     "tests/bench/test_retrieval_latency.py",
+    "tests/crowd/test_run_files.py",
     "tests/dataset/test_bench_export_scale.py",
+    "tests/evaluation/test_backend_command.py",
     "tests/evaluation/test_backend_real_data.py",
+    "tests/evaluation/test_backend_retrieval.py",
+    "tests/fuzz/test_fuzz_api_schema.py",
+    "tests/fuzz/test_fuzz_form_posts.py",
     "tests/providers/test_mturk.py",
     "tests/providers/test_prolific.py",
     "tests/safety/test_detection.py",
     "tests/safety/test_real_data.py",
+    "tests/safety/test_scan_command.py",
     "tests/settlement/test_blocks.py",
     "tests/settlement/test_invitations.py",
+    "tests/settlement/test_recruitment.py",
+    "tests/settlement/test_settle.py",
+    "tests/settlement/test_sync.py",
     "tests/staff/test_audit.py",
     "tests/staff/test_logins.py",
     "tests/staff/test_second_factor.py",
