@@ -21,6 +21,7 @@ from django.forms.models import model_to_dict
 
 from crowd.models import CollectionRun
 from crowd.run_form import CollectionRunForm
+from esc_platform import yaml_text
 from staff import audit
 
 NAME = "name"
@@ -106,7 +107,7 @@ def dump(run: CollectionRun) -> str:
 def load(text: str) -> dict[str, Any]:
     """The settings of a run file's text; RunFileError when it is not a run file at all."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml_text.load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -13,8 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from esc_platform import yaml_text
 from safety.categories import SPEAKERS
 
 LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
@@ -93,4 +92,4 @@ def parse_lexicon(data: Any) -> Lexicon:
 @cache
 def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
     """The lexicon, read and compiled once per process."""
-    return parse_lexicon(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return parse_lexicon(yaml_text.load(path.read_text(encoding="utf-8")))

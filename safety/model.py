@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from threadpoolctl import threadpool_limits
 
+from esc_platform import yaml_text
 from safety.categories import NONE, SPEAKERS, categories_for
 from safety.text import normalise
 
@@ -178,7 +178,7 @@ def train(texts: list[str], labels: list[str]) -> SpeakerModel:
 
 @cache
 def load_examples(path: Path = EXAMPLES_PATH) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return yaml_text.load(path.read_text(encoding="utf-8"))
 
 
 @cache

@@ -3,6 +3,9 @@
 #   1. every non-browser test on PostgreSQL, with Redis and a real Celery worker (when reachable);
 #   2. the same tests on the embedded default (SQLite, in-memory channel layer, eager Celery);
 #   3. the browser tests (real Chromium) in their own invocation, on PostgreSQL when reachable.
+# Each pass spreads its tests over one pytest-xdist worker per core (PYTEST_WORKERS to change
+# that; 1 runs them in one process): every worker has its own test database, and the tests
+# keep their queues, channel prefixes, ports and files apart (docs/development.md).
 # Under CI=true a missing PostgreSQL, Redis, Chromium or ESConv data is a failure, never a skip.
 # Each step's duration is printed after it, and all of them with the total at the end.
 set -uo pipefail
@@ -16,6 +19,9 @@ PG_DB=${TEST_PG_DATABASE:-esc_platform}
 REDIS=${TEST_REDIS_URL:-redis://127.0.0.1:6379/9}
 failures=()
 timings=()
+WORKERS=${PYTEST_WORKERS:-$(nproc 2>/dev/null || echo 1)}
+PARALLEL=()
+if [ "$WORKERS" -gt 1 ] 2>/dev/null; then PARALLEL=(-n "$WORKERS"); fi
 
 # Microseconds since the epoch (bash 5's EPOCHREALTIME; whole seconds on older shells).
 now_us() {
@@ -73,7 +79,7 @@ if $PG_OK; then
   step "pytest on PostgreSQL + Redis + real Celery worker"
   run "pytest (PostgreSQL)" env "${COMMON_ENV[@]}" \
     DATABASE_URL="postgresql://postgres@$PG_HOST:$PG_PORT/$PG_DB" \
-    $BIN/pytest -m "not browser" -p no:cacheprovider -q --create-db
+    $BIN/pytest "${PARALLEL[@]}" -m "not browser" -p no:cacheprovider -q --create-db
 fi
 
 # Tests marked `once` do not depend on the database (tests/conftest.py, ONCE_MODULES): when the
@@ -83,7 +89,7 @@ if $PG_OK; then SQLITE_MARKS="not browser and not once"; fi
 step "pytest on the embedded default (SQLite, in-memory channel layer, eager Celery)"
 run "pytest (SQLite)" env "${COMMON_ENV[@]}" \
   SQLITE_PATH=var/test-run.sqlite3 SQLITE_TEST_PATH=var/test.sqlite3 \
-  $BIN/pytest -m "$SQLITE_MARKS" -p no:cacheprovider -q --create-db
+  $BIN/pytest "${PARALLEL[@]}" -m "$SQLITE_MARKS" -p no:cacheprovider -q --create-db
 
 step "browser tests (real Chromium)"
 BROWSER_ENV=("${COMMON_ENV[@]}")
@@ -93,7 +99,7 @@ else
   BROWSER_ENV+=("SQLITE_PATH=var/browser-run.sqlite3" "SQLITE_TEST_PATH=var/browser-test.sqlite3")
 fi
 run "pytest (browser)" env "${BROWSER_ENV[@]}" \
-  $BIN/pytest -m browser -p no:cacheprovider -q --create-db
+  $BIN/pytest "${PARALLEL[@]}" -m browser -p no:cacheprovider -q --create-db
 
 step "time taken"
 for line in "${timings[@]}"; do echo "$line"; done

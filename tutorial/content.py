@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crowd import vocabulary
+from esc_platform import yaml_text
 from tutorial.models import QuizItem, SubTask, TutorialIntro
 
 DEFAULT_CONTENT_PATH = Path(settings.BASE_DIR) / "tutorial" / "content" / "esc_framework.yaml"
@@ -257,7 +258,7 @@ def read_content_file(path: Path) -> Any:
     except OSError as exc:
         raise ContentError(f"cannot read {path}: {exc.strerror}") from exc
     try:
-        return yaml.safe_load(text)
+        return yaml_text.load(text)
     except yaml.YAMLError as exc:
         raise ContentError(f"{path} is not valid YAML: {exc}") from exc
 
