@@ -63,11 +63,22 @@ def start_conversation(
 
 
 def _match_one_pair(run: CollectionRun) -> Conversation | None:
+    # Simulated workers (a rehearsal, docs/rehearsal.md) are paired only with each other, so
+    # a rehearsal beside a live collection never gives a real worker a simulated partner.
+    for simulated in (False, True):
+        conversation = _match_among(run, simulated)
+        if conversation is not None:
+            return conversation
+    return None
+
+
+def _match_among(run: CollectionRun, simulated: bool) -> Conversation | None:
     with transaction.atomic():
-        seeker = _claim_oldest(_waiting(run, vocabulary.SEEKER))
+        seeker = _claim_oldest(_waiting(run, vocabulary.SEEKER).filter(simulated=simulated))
         if seeker is None:
             return None
-        supporters = _waiting(run, vocabulary.SUPPORTER).exclude(pk=seeker.pk)
+        supporters = _waiting(run, vocabulary.SUPPORTER).filter(simulated=simulated)
+        supporters = supporters.exclude(pk=seeker.pk)
         if seeker.device_key:
             # Two tasks held by one browser are one person playing both sides.
             supporters = supporters.exclude(device_key=seeker.device_key)

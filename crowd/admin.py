@@ -271,7 +271,7 @@ class WorkerAdmin(admin.ModelAdmin):
         "paid_at",
         "data_deleted_at",
     )
-    list_filter = ("run", "role", "stage", "status_code", "qualification", "provider")
+    list_filter = ("run", "role", "stage", "status_code", "qualification", "provider", "simulated")
     list_select_related = ("run",)
     search_fields = ("external_id", "completion_code")
     actions = ["delete_personal_data", "download_payments"]

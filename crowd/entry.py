@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crowd import vocabulary
 from crowd.models import Worker
 
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
+_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{16,64}$")
 ASSIGNMENT_NOT_ACCEPTED = "ASSIGNMENT_ID_NOT_AVAILABLE"
 # Where MTurk says a HIT returns (its turkSubmitTo parameter): production or the sandbox.
 MTURK_HOSTS = ("https://www.mturk.com", "https://workersandbox.mturk.com")
@@ -60,6 +61,8 @@ class EntryLink:
     hit_id: str
     run_name: str
     mturk_submit_to: str = ""
+    # A rehearsal token (simulate_run's workers only; checked in crowd.services).
+    rehearsal: str = ""
 
 
 def _clean_id(params: Mapping[str, str], key: str, *, required: bool) -> str:
@@ -85,6 +88,16 @@ def _submit_host(params: Mapping[str, str]) -> str:
 
 def parse_entry_link(params: Mapping[str, str]) -> EntryLink:
     """Read role and crowd-site ids from the query string; raise EntryLinkError if unusable."""
+    link = _parse_ids(params)
+    rehearsal = params.get("rehearsal", "").strip()
+    if not rehearsal:
+        return link
+    if not _TOKEN_PATTERN.match(rehearsal):
+        raise EntryLinkError("The rehearsal token in the link is not valid.")
+    return replace(link, rehearsal=rehearsal)
+
+
+def _parse_ids(params: Mapping[str, str]) -> EntryLink:
     role = params.get("role", "").strip().lower()
     if role not in (vocabulary.SEEKER, vocabulary.SUPPORTER):
         raise EntryLinkError("The link does not say whether you are a seeker or a supporter.")

@@ -339,6 +339,9 @@ class Worker(models.Model):
     qualified_at = models.DateTimeField(null=True, blank=True)
     # Qualified by passing the training in an earlier run, not in this one.
     qualified_earlier = models.BooleanField(default=False)
+    # Entered through a rehearsal link (rehearsal.tokens): never exported, never paid unless
+    # settlement is told to include it, removed by `remove_simulated` (docs/rehearsal.md).
+    simulated = models.BooleanField(default=False, db_default=False)
     consented_at = models.DateTimeField(null=True, blank=True)
     consent_version = models.ForeignKey(
         "ConsentVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="workers"

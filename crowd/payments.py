@@ -97,16 +97,20 @@ def refuse_demo(run: CollectionRun) -> None:
         raise PaymentError(DEMO_REFUSAL.format(name=run.name))
 
 
-def payable_workers(run: CollectionRun, *, include_paid: bool) -> QuerySet[Worker]:
+def payable_workers(
+    run: CollectionRun, *, include_paid: bool, include_simulated: bool = False
+) -> QuerySet[Worker]:
     """Workers of the run with a recorded outcome that can be paid (they still have an id).
 
-    None in a demo run.
+    None in a demo run; simulated workers (a rehearsal) only with `include_simulated`.
     """
     workers = Worker.objects.filter(
         run=run, run__is_demo=False, data_deleted_at__isnull=True, pay_total__isnull=False
     ).exclude(status_code="")
     if not include_paid:
         workers = workers.filter(paid_at__isnull=True)
+    if not include_simulated:
+        workers = workers.filter(simulated=False)
     return workers.order_by("finished_at", "pk")
 
 

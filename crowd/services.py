@@ -163,6 +163,7 @@ def _find_or_create(run: CollectionRun, link: EntryLink, browser: Browser) -> Wo
                 _refuse_if_no_place(run, link)
                 return Worker.objects.create(
                     **_new_worker_fields(run, link, person),
+                    simulated=_rehearsal_of(run, link),
                     device_key=browser.device_key,
                     network_key=browser.network_key,
                 )
@@ -172,6 +173,19 @@ def _find_or_create(run: CollectionRun, link: EntryLink, browser: Browser) -> Wo
     if worker.provider != link.provider or worker.external_id != link.external_id:
         raise TookPartAlready("This person already takes part in this collection under another id.")
     return worker
+
+
+def _rehearsal_of(run: CollectionRun, link: EntryLink) -> bool:
+    """Whether the new worker is simulated: only a live rehearsal token of the run says so."""
+    if not link.rehearsal:
+        return False
+    from rehearsal import tokens  # rehearsal builds on this app
+
+    token = tokens.live_token(run, link.rehearsal)
+    if token is None:
+        raise EntryLinkError("This rehearsal link is not valid for this run, or it has expired.")
+    tokens.count_entry(token)
+    return True
 
 
 def _new_worker_fields(run: CollectionRun, link: EntryLink, person: str) -> dict[str, object]:

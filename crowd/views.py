@@ -78,6 +78,7 @@ _LINK_FIELDS = (
     "workerId",
     "assignmentId",
     "hitId",
+    "rehearsal",
 )
 
 

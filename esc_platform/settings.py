@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "authenticity",
     "settlement",
     "staff",
+    "rehearsal",
 ]
 
 MIDDLEWARE = [

@@ -37,9 +37,11 @@ def check_targets(sites: SiteFactory = default_site) -> list[str]:
         is_active=True, is_demo=False, target_approved__isnull=False, entry_closed_at__isnull=True
     )
     for run in runs:
-        approved = Conversation.objects.filter(
-            run=run, quality_status=Conversation.QualityStatus.APPROVED
-        ).count()
+        approved = (
+            Conversation.objects.filter(run=run, quality_status=Conversation.QualityStatus.APPROVED)
+            .exclude(seeker__simulated=True)  # a rehearsal's chats count towards nothing
+            .count()
+        )
         assert run.target_approved is not None
         if approved < run.target_approved:
             continue

@@ -90,10 +90,17 @@ def policy_of(run: CollectionRun, status: str) -> dict[str, Any]:
     return {"action": action, "bonus": Decimal(str(bonus)) if bonus is not None else None}
 
 
-def plan(run: CollectionRun) -> Plan:
-    """What settling the run asks of its crowd sites, worker by worker."""
+def plan(run: CollectionRun, *, include_simulated: bool = False) -> Plan:
+    """What settling the run asks of its crowd sites, worker by worker.
+
+    Simulated workers (a rehearsal, docs/rehearsal.md) are skipped unless `include_simulated`
+    says to settle them too, for a rehearsal against a sandbox.
+    """
     out = Plan()
-    for worker in payable_workers(run, include_paid=True):
+    for worker in payable_workers(run, include_paid=True, include_simulated=True):
+        if worker.simulated and not include_simulated:
+            out.skipped.append((worker.pk, "simulated (a rehearsal): see --include-simulated"))
+            continue
         if worker.provider not in SITES:
             out.skipped.append((worker.pk, f"came from {worker.provider}: pay them yourself"))
             continue
@@ -155,11 +162,12 @@ def settle(
     user: Any = None,
     source: str = "command",
     sites: SiteFactory = default_site,
+    include_simulated: bool = False,
 ) -> Report:
     """Settle the run (see the module's docstring); a dry run only says what it would do."""
     if run.is_demo:
         raise SettlementError(f"{run.name} is a demo run: its workers are never paid")
-    planned = plan(run)
+    planned = plan(run, include_simulated=include_simulated)
     report = Report(run.name, dry_run, run.currency, skipped=planned.skipped)
     if dry_run:
         done = dict(LedgerEntry.objects.filter(run=run).values_list("key", "state"))
@@ -173,6 +181,8 @@ def settle(
     record = _write_ledger(run, planned, user, source)
     clients: dict[str, CrowdSite] = {}
     entries = LedgerEntry.objects.filter(run=run).exclude(state__in=[State.CONFIRMED, State.FAILED])
+    if not include_simulated:
+        entries = entries.exclude(worker__simulated=True)
     for entry in entries.select_related("worker").order_by("pk"):
         if entry.provider not in clients:
             clients[entry.provider] = sites(entry.provider, run)

@@ -16,52 +16,15 @@ from websockets.typing import Origin
 
 from bench.chatload.population import PairSpec
 from crowd import vocabulary
+from rehearsal import script
 
 # Put in a side's queues when its connection is gone.
 CLOSED = -1
 
-SEEKER_LINES = (
-    "Hi, thanks for talking with me. I've had a rough couple of weeks.",
-    "Work has been piling up and I keep lying awake thinking about it.",
-    "My manager moved the deadline forward again and I don't think I can make it.",
-    "I haven't told anyone at home because I don't want them to worry.",
-    "Some days I just feel like I'm failing at everything at once.",
-    "I tried making a list yesterday but I only got through one item.",
-    "Honestly it helps a bit just to say it to someone.",
-    "I used to go running in the mornings, I stopped when all this started.",
-    "Maybe I could ask a colleague to take over part of the project.",
-    "I'm scared they'll think I can't handle my job.",
-    "That's a fair point, I hadn't looked at it that way.",
-    "I think I'll try talking to my manager on Monday.",
-)
-SUPPORTER_LINES = (
-    "Hello, I'm glad you reached out. What has been weighing on you the most?",
-    "It sounds like the pressure at work is following you home at night.",
-    "That sounds exhausting, anyone would feel stretched thin by that.",
-    "I went through something similar last year when my team shrank.",
-    "You are clearly trying hard, and that counts for a lot.",
-    "Would it help to break the project into the parts that truly have to be done first?",
-    "Many people find that ten minutes of exercise in the morning steadies the whole day.",
-    "How do you think your manager would react if you explained the workload?",
-    "So the deadline is what worries you most, more than the work itself?",
-    "Asking for help is a sign you take the work seriously, not a weakness.",
-    "What would make Monday's conversation feel a little easier for you?",
-    "I'm really glad talking it through helped. You've got a plan now.",
-)
-
-# Each pair says its lines in its own words: one word in three is drawn, per message, from
-# the scripts' vocabulary. As in real chats no two conversations send the same text, so the
-# live duplicate check (docs/authenticity.md) does the work of ordinary traffic, not of a farm
-# pasting one script into every chat.
-_VOCABULARY = sorted({word for line in SEEKER_LINES + SUPPORTER_LINES for word in line.split()})
-
-
-def in_own_words(line: str, client_id: str) -> str:
-    rng = random.Random(client_id)
-    words = line.split()
-    for i in range(2, len(words), 3):
-        words[i] = rng.choice(_VOCABULARY)
-    return " ".join(words)
+# The lines are the rehearsal's (rehearsal/script.py); the chaos bench imports them from here.
+SEEKER_LINES = script.SEEKER_LINES
+SUPPORTER_LINES = script.SUPPORTER_LINES
+in_own_words = script.in_own_words
 
 
 @dataclass

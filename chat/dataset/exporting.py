@@ -64,6 +64,8 @@ def exportable_conversations(
     """
     # Chats with a model as the supporter (docs/evaluation.md) are never human data.
     queryset = Conversation.objects.filter(withdrawn_at__isnull=True, evaluation_leg__isnull=True)
+    # A rehearsal's chats (docs/rehearsal.md) are never data.
+    queryset = queryset.exclude(seeker__simulated=True)
     if status == "all":
         # A chat still in progress is not a conversation of the dataset yet.
         queryset = queryset.filter(state=Conversation.State.ENDED)

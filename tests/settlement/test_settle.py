@@ -317,3 +317,24 @@ def test_the_ledger_is_written_as_a_csv_without_crowd_site_ids(sites: Sites, tmp
     assert alice.external_id not in text and bob.external_id not in text
     with pytest.raises(CommandError, match="does not exist"):
         call_command("export_ledger", "--run", "pilot", "--output", str(tmp_path / "no" / "x.csv"))
+
+
+def test_simulated_workers_are_skipped_unless_settlement_is_told_to_include_them(
+    sites: Sites,
+) -> None:
+    run = _run()
+    alice = _worker(sites, run, "alice", "seeker", TaskOutcome.FINISHED, mturk=False)
+    sim = _worker(sites, run, "sim-abc-seeker-1", "seeker", TaskOutcome.FINISHED, mturk=True)
+    Worker.objects.filter(pk=sim.pk).update(simulated=True)  # entered with a rehearsal token
+    report = settle(run)
+    assert (sim.pk, "simulated (a rehearsal): see --include-simulated") in report.skipped
+    assert sites.mturk.calls("ApproveAssignment") == []
+    assert sites.mturk.bonuses(sim.external_id) == []
+    assert sites.prolific.bonuses_paid(alice.external_id) == [_bonus(alice)]
+    assert not LedgerEntry.objects.filter(worker=sim).exists()
+
+    out = StringIO()
+    call_command("settle_run", "--run", "pilot", "--include-simulated", stdout=out)
+    assert sites.mturk.status(sim.assignment_id) == "Approved"
+    assert sites.mturk.bonuses(sim.external_id) == [_bonus(sim)]
+    assert sites.prolific.bonuses_paid(alice.external_id) == [_bonus(alice)]  # still once

@@ -22,6 +22,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="say what would be done; call no site"
         )
+        parser.add_argument(
+            "--include-simulated",
+            action="store_true",
+            help="settle the run's simulated workers too (a rehearsal against a sandbox)",
+        )
         parser.add_argument("--format", choices=["text", "json"], default="text")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -29,7 +34,12 @@ class Command(BaseCommand):
         if run is None:
             raise CommandError(f"no collection run is named {options['run']!r}")
         try:
-            report = settle(run, dry_run=options["dry_run"], source="command")
+            report = settle(
+                run,
+                dry_run=options["dry_run"],
+                source="command",
+                include_simulated=options["include_simulated"],
+            )
         except SettlementError as error:
             raise CommandError(str(error)) from error
         if options["format"] == "json":
