@@ -3,7 +3,9 @@ target, and never matched with real workers; one command removes them (docs/rehe
 
 from __future__ import annotations
 
+import json
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -43,6 +45,16 @@ def test_no_export_holds_a_rehearsal_s_conversation() -> None:
     for status in ("approved", "all"):
         ids = set(exportable_conversations(status=status).values_list("pk", flat=True))
         assert real.conversation.pk in ids and sim.conversation.pk not in ids
+
+
+def test_the_research_export_leaves_a_rehearsal_out(tmp_path: Path) -> None:
+    run = quick_run("pilot")
+    real = _finished_pair(run, "alice", "bob", simulated=False)
+    _finished_pair(run, "sim-1-seeker-1", "sim-1-supporter-1", simulated=True)
+    output = tmp_path / "composition.jsonl"
+    call_command("export_composition", "--run", "pilot", "--output", str(output), stdout=StringIO())
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    assert len(lines) == 4 and {line["conversation"] for line in lines} == {real.conversation.pk}
 
 
 def test_no_payments_file_lists_simulated_workers() -> None:

@@ -54,6 +54,7 @@ def _lines(run_id: int) -> Any:
             conversation__source_format="",
             conversation__withdrawn_at__isnull=True,
         )
+        .exclude(conversation__seeker__simulated=True)  # a rehearsal's (docs/rehearsal.md)
         .annotate(length=Length("text"))
         .order_by("conversation_id", "position")
         .values_list("pk", "conversation_id", "position", "speaker", "length", "compose")
