@@ -106,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     django.setup()
+    from esc_platform.preflight import database_problem
+
+    if (problem := database_problem()) is not None:
+        print(f"ESC Platform: {problem}", file=sys.stderr)
+        return 1
     try:
         budget = connection_budget(args.workers)
         # The supervisor serves nothing itself: it keeps no connection open (a test's
