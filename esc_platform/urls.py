@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from crowd import views as crowd_views
+from esc_platform import readiness
 
 # The admin carries the product's name (page titles, the header, the index's heading).
 admin.site.site_header = "ESC Platform"
@@ -16,6 +17,7 @@ admin.site.index_title = "ESC Platform"
 urlpatterns = [
     path("", crowd_views.landing, name="landing"),
     path("healthz", crowd_views.healthz, name="healthz"),
+    path("readyz", readiness.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("crowd.urls")),
