@@ -66,6 +66,7 @@ def _no_chat_pool_left() -> Iterator[None]:
 # `make test` runs them in the PostgreSQL pass only (marker `once`), and in the SQLite pass
 # whenever PostgreSQL is not reachable (scripts/test.sh); docs/development.md, "Test passes".
 ONCE_MODULES = (
+    "tests/platform/test_backup_restore.py",
     "tests/analytics/test_bench_report_scale.py",
     "tests/analytics/test_real_data.py",
     "tests/authenticity/test_bench.py",
