@@ -3,7 +3,8 @@
 #   1. every non-browser test on PostgreSQL, with Redis and a real Celery worker (when reachable);
 #   2. the same tests on the embedded default (SQLite, in-memory channel layer, eager Celery);
 #   3. the browser tests (real Chromium) in their own invocation, on PostgreSQL when reachable.
-# Each pass spreads its tests over one pytest-xdist worker per core (PYTEST_WORKERS to change
+# Each pass spreads its tests over one pytest-xdist worker per core, an idle worker taking
+# tests queued for a busy one (--dist worksteal; PYTEST_WORKERS to change
 # that; 1 runs them in one process): every worker has its own test database, and the tests
 # keep their queues, channel prefixes, ports and files apart (docs/development.md).
 # Under CI=true a missing PostgreSQL, Redis, Chromium or ESConv data is a failure, never a skip.
@@ -21,7 +22,7 @@ failures=()
 timings=()
 WORKERS=${PYTEST_WORKERS:-$(nproc 2>/dev/null || echo 1)}
 PARALLEL=()
-if [ "$WORKERS" -gt 1 ] 2>/dev/null; then PARALLEL=(-n "$WORKERS"); fi
+if [ "$WORKERS" -gt 1 ] 2>/dev/null; then PARALLEL=(-n "$WORKERS" --dist worksteal); fi
 
 # Microseconds since the epoch (bash 5's EPOCHREALTIME; whole seconds on older shells).
 now_us() {
