@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from authenticity.models import Checked
 from chat.models import Conversation, Utterance
 from crowd import vocabulary
 from quality.models import Flag
@@ -54,7 +55,19 @@ def _stored(conversation: Conversation, position: int) -> dict[str, Any] | None:
 
 
 def _flags(conversation: Conversation) -> list[tuple[str, int]]:
-    time.sleep(0.5)  # judged in the screening batch, after the acknowledgement
+    """The conversation's authenticity flags once every message of it was judged.
+
+    Messages are judged in the screening batches after the acknowledgement and marked
+    (`Checked`) once both batches are done, so waiting for the marks, not for a fixed time,
+    keeps a busy machine from reading the flags before they are written.
+    """
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        stored = Utterance.objects.filter(conversation=conversation).count()
+        judged = Checked.objects.filter(utterance__conversation=conversation).count()
+        if stored and judged >= stored:
+            break
+        time.sleep(0.1)
     rows = Flag.objects.filter(conversation=conversation, kind__startswith="authenticity_")
     return list(rows.values_list("kind", "utterance__position"))
 
